@@ -1,0 +1,3 @@
+from amdrt.cli.main import main
+
+raise SystemExit(main())

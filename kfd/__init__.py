@@ -1,0 +1,1 @@
+"""kfd: the Linux KFD interface (ioctl ABI, topology) with real and simulated drivers."""

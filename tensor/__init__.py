@@ -1,0 +1,1 @@
+"""tensor: a small lazy tensor library whose kernels amdrt compiles and runs."""

@@ -1,0 +1,1 @@
+"""Benchmark modules: each registers its functions with benchlib.benchmark."""
