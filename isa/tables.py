@@ -43,6 +43,7 @@ class Format:
     fields: dict[str, Field]
     fixed: dict[str, int]
     bits: int
+    ops: frozenset[str] = frozenset()   # AMD names of the ops this format is restricted to (if any)
 
     @property
     def size(self) -> int:
@@ -102,7 +103,7 @@ def table() -> Table:
     formats = {}
     for name, f in raw["formats"].items():
         fields = {fname: Field(fname, lo, hi) for fname, (lo, hi) in f["fields"].items()}
-        formats[name] = Format(name, fields, dict(f["fixed"]), f["bits"])
+        formats[name] = Format(name, fields, dict(f["fixed"]), f["bits"], frozenset(f["ops"]))
     spaces: dict[str, dict[int, OpInfo]] = {}
     by_mnemonic: dict[str, dict[str, OpInfo]] = {}
     for o in raw["ops"]:

@@ -36,7 +36,8 @@ def convert(src: dict) -> dict:
             if f["kind"] == "FixedBitField":
                 fixed[fname] = f["value"]
         bits = max(hi for _, hi in fields.values()) + 1
-        formats[name] = {"fields": fields, "fixed": fixed, "bits": (bits + 31) // 32 * 32}
+        formats[name] = {"fields": fields, "fixed": fixed, "bits": (bits + 31) // 32 * 32,
+                         "ops": sorted(fmt.get("ops", []))}
     ops = []
     for space, table in sorted(src["opcodes"].items()):
         for amd_name, opcode in sorted(table.items(), key=lambda kv: kv[1]):

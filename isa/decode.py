@@ -1,0 +1,128 @@
+"""Instruction decoding: machine words -> Inst (format, op, field values, literal, size).
+
+The disassembler prints an Inst and the emulator executes it; both decode through here. Decoding
+never raises on bad bytes: a word that is no instruction gives an Inst with op None and size 4.
+"""
+
+from dataclasses import dataclass, field
+
+from isa import operands as opd
+from isa.tables import Format, OpInfo, identify, opcode_space, table
+
+
+@dataclass(frozen=True)
+class Inst:
+    fmt: Format                 # the exact format, variant included: VOP2_LIT, VOP3_DPP16, SOPK_LIT ...
+    base: str                   # the base format: VOP2, VOP3, VOP3SD, GLOBAL ...
+    op: OpInfo | None           # None: the words decode to no instruction
+    fields: dict[str, int] = field(repr=False)
+    size: int = 4               # bytes, literal and DPP words included
+    literal: int | None = None  # the trailing 32-bit literal, if any
+    op_y: OpInfo | None = None  # VOPD: the Y half (op is the X half)
+    raw: int = 0                # the instruction's bits, little-endian over `size` bytes
+
+    @property
+    def valid(self) -> bool:
+        return self.op is not None
+
+    @property
+    def dpp(self) -> str | None:
+        """'DPP16', 'DPP8' or None."""
+        name = self.fmt.name
+        return "DPP16" if name.endswith("_DPP16") else "DPP8" if name.endswith("_DPP8") else None
+
+
+_SRC_FIELDS = {"VOP1": ("src0",), "VOP2": ("src0",), "VOPC": ("src0",),
+               "VOP3": ("src0", "src1", "src2"), "VOP3SD": ("src0", "src1", "src2"),
+               "VOP3P": ("src0", "src1", "src2"), "VOPD": ("srcx0", "srcy0"),
+               "SOP1": ("ssrc0",), "SOP2": ("ssrc0", "ssrc1"), "SOPC": ("ssrc0", "ssrc1")}
+_DPP_BASES = ("VOP1", "VOP2", "VOPC", "VOP3", "VOP3SD", "VOP3P")
+
+
+def _u32(data: bytes, offset: int) -> int:
+    return int.from_bytes(data[offset:offset + 4], "little")
+
+
+def _variant(name: str) -> Format | None:
+    return table().formats.get(name)
+
+
+def _invalid(data: bytes, offset: int) -> Inst:
+    word = _u32(data, offset) if offset + 4 <= len(data) else 0
+    fmt = table().formats["SOPP"]
+    return Inst(fmt, "", None, {}, 4, None, None, word)
+
+
+def decode(data: bytes, offset: int = 0) -> Inst:
+    """Decodes the instruction at `offset` (a multiple of 4 within data)."""
+    if offset + 4 > len(data):
+        return _invalid(data, offset)
+    dword0 = _u32(data, offset)
+    base = identify(dword0)
+    if base is None:
+        return _invalid(data, offset)
+    formats = table().formats
+    fmt = formats[base]
+    word = dword0
+    if fmt.bits > 32:
+        if offset + 8 > len(data):
+            return _invalid(data, offset)
+        word |= _u32(data, offset + 4) << 32
+    if base == "VOPD":
+        return _decode_vopd(data, offset, fmt, word)
+    op = opcode_space(base, fmt.fields["op"].get(word))
+    if op is None:
+        return _invalid(data, offset)
+    if op.space == "VOP3SD":
+        base = "VOP3SD"
+        fmt = formats[base]
+    name = base
+    if (sdst := formats.get(base + "_SDST")) is not None and op.amd_name in sdst.ops:
+        name = sdst.name
+    suffix = ""
+    used = [f for f in _SRC_FIELDS.get(base, ()) if f in op.operands or base in ("SOP2", "SOPC")]
+    lit = formats.get(base + "_LIT")
+    if lit is not None and op.amd_name in lit.ops and op.amd_name not in fmt.ops and fmt.ops:
+        suffix = "_LIT"      # an op that always carries a literal (fmaak, fmamk, setreg_imm32)
+    elif any(fmt.fields[f].get(word) == opd.LITERAL for f in used):
+        suffix = "_LIT"
+    elif base in _DPP_BASES and "src0" in fmt.fields:
+        src0 = fmt.fields["src0"].get(word)
+        if src0 == opd.DPP16:
+            suffix = "_DPP16"
+        elif src0 in (opd.DPP8, opd.DPP8_FI):
+            suffix = "_DPP8"
+    final = formats.get(name + suffix) or formats.get(base + suffix) or fmt
+    size = final.size
+    if offset + size > len(data):
+        return _invalid(data, offset)
+    raw = int.from_bytes(data[offset:offset + size], "little")
+    values = {f: fd.get(raw) for f, fd in final.fields.items()}
+    literal = values.get("literal") if suffix == "_LIT" else None
+    return Inst(final, base, op, values, size, literal, None, raw)
+
+
+def _decode_vopd(data: bytes, offset: int, fmt: Format, word: int) -> Inst:
+    spaces = table().spaces["VOPD"]
+    opx = spaces.get(fmt.fields["opx"].get(word))
+    opy = spaces.get(fmt.fields["opy"].get(word))
+    if opx is None or opy is None:
+        return _invalid(data, offset)
+    inherent = {"V_DUAL_FMAAK_F32", "V_DUAL_FMAMK_F32"}
+    has_lit = (opx.amd_name in inherent or opy.amd_name in inherent
+               or fmt.fields["srcx0"].get(word) == opd.LITERAL or fmt.fields["srcy0"].get(word) == opd.LITERAL)
+    final = table().formats["VOPD_LIT"] if has_lit else fmt
+    if offset + final.size > len(data):
+        return _invalid(data, offset)
+    raw = int.from_bytes(data[offset:offset + final.size], "little")
+    values = {f: fd.get(raw) for f, fd in final.fields.items()}
+    return Inst(final, "VOPD", opx, values, final.size, values.get("literal"), opy, raw)
+
+
+def decode_all(data: bytes, offset: int = 0, end: int | None = None):
+    """Yields (offset, Inst) for consecutive instructions; an undecodable word advances by 4."""
+    end = len(data) if end is None else end
+    while offset + 4 <= end:
+        inst = decode(data, offset)
+        yield offset, inst
+        offset += inst.size
