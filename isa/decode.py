@@ -39,6 +39,16 @@ _SRC_FIELDS = {"VOP1": ("src0",), "VOP2": ("src0",), "VOPC": ("src0",),
 _DPP_BASES = ("VOP1", "VOP2", "VOPC", "VOP3", "VOP3SD", "VOP3P")
 
 
+def _reads(op: OpInfo, fld: str, base: str) -> bool:
+    """Whether the op reads a source field (so that the literal code there means a literal)."""
+    if base in ("SOP2", "SOPC"):
+        return True
+    o = op.operands.get(fld)
+    if o is None and fld == "src0" and base in ("VOP3", "VOP3SD", "VOP3P"):
+        o = op.operands.get("vsrc0")     # the table names some VOP3 forms' first source vsrc0
+    return o is not None and o.kind != "SENDMSG_RTN"
+
+
 def _u32(data: bytes, offset: int) -> int:
     return int.from_bytes(data[offset:offset + 4], "little")
 
@@ -80,7 +90,7 @@ def decode(data: bytes, offset: int = 0) -> Inst:
     if (sdst := formats.get(base + "_SDST")) is not None and op.amd_name in sdst.ops:
         name = sdst.name
     suffix = ""
-    used = [f for f in _SRC_FIELDS.get(base, ()) if f in op.operands or base in ("SOP2", "SOPC")]
+    used = [f for f in _SRC_FIELDS.get(base, ()) if _reads(op, f, base)]
     lit = formats.get(base + "_LIT")
     if lit is not None and op.amd_name in lit.ops and op.amd_name not in fmt.ops and fmt.ops:
         suffix = "_LIT"      # an op that always carries a literal (fmaak, fmamk, setreg_imm32)

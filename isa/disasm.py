@@ -1,0 +1,580 @@
+"""The disassembler: machine code -> LLVM's canonical gfx1100 assembly text.
+
+`disassemble(data)` prints what `llvm-mc -mcpu=gfx1100 --disassemble` prints, one instruction
+per line; words LLVM's decoder rejects print as `.long 0x...`, one word at a time, as a
+disassembler that resumes at the next word would. `disassemble_lines` gives the same as
+(offset, size, text) rows and `disassemble_inst` prints one decoded `Inst`.
+
+Printing goes through the decoder (isa.decode) and then through a per-opcode plan: each
+operand's LLVM type (f16/f32/f64, integer, packed), the registers it spans, its register class
+and the modifiers the opcode takes, worked out once per opcode from the table and cached.
+"""
+
+from __future__ import annotations
+
+import struct
+from functools import cache
+
+from isa import operands as opd
+from isa.decode import Inst, decode
+from isa.tables import OpInfo, table
+
+
+class _Reject(Exception):
+    """The words are no instruction LLVM's decoder accepts."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Immediate values as LLVM prints them
+
+def _f32(x: float) -> int:
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def _f64(x: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+def _f16(x: float) -> int:
+    return struct.unpack("<H", struct.pack("<e", x))[0]
+
+
+_FLOAT_TEXT = {0.5: "0.5", -0.5: "-0.5", 1.0: "1.0", -1.0: "-1.0", 2.0: "2.0", -2.0: "-2.0", 4.0: "4.0",
+               -4.0: "-4.0"}
+F32_TEXT = {_f32(v): t for v, t in _FLOAT_TEXT.items()} | {opd.INV_2PI_F32_BITS: opd.INV_2PI_TEXT_F32}
+F16_TEXT = {_f16(v): t for v, t in _FLOAT_TEXT.items()} | {opd.INV_2PI_F16_BITS: opd.INV_2PI_TEXT_F32}
+F64_TEXT = {_f64(v): t for v, t in _FLOAT_TEXT.items()} | {opd.INV_2PI_F64_BITS: opd.INV_2PI_TEXT_F64}
+_FLOAT_CODE_VALUE = {240: 0.5, 241: -0.5, 242: 1.0, 243: -1.0, 244: 2.0, 245: -2.0, 246: 4.0, 247: -4.0}
+
+
+def _sext(v: int, bits: int) -> int:
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def imm32_text(v: int) -> str:
+    v &= 0xFFFFFFFF
+    s = _sext(v, 32)
+    if -16 <= s <= 64:
+        return str(s)
+    return F32_TEXT.get(v) or f"0x{v:x}"
+
+
+def imm16f_text(v: int) -> str:
+    v &= 0xFFFF
+    s = _sext(v, 16)
+    if -16 <= s <= 64:
+        return str(s)
+    return F16_TEXT.get(v) or f"0x{v:x}"
+
+
+def imm16i_text(v: int) -> str:
+    v &= 0xFFFF
+    s = _sext(v, 16)
+    if -16 <= s <= 64:
+        return str(s)
+    return f"0x{v:x}"
+
+
+def imm64_text(v: int) -> str:
+    v &= (1 << 64) - 1
+    s = _sext(v, 64)
+    if -16 <= s <= 64:
+        return str(s)
+    t = F64_TEXT.get(v)
+    if t:
+        return t
+    if v & 0xFFFFFFFF == 0:
+        return f"0x{v >> 32:x}"
+    return f"0x{v:x}"
+
+
+# Operand types: how inline constants and literals read and print.
+#   i16 f16 i32 f32 i64 f64 pk_i16 pk_f16 pk_bf16
+def _inline_value(code: int, ty: str) -> int:
+    """The value an inline-constant code (128..208, 240..248) stands for in an operand of type ty."""
+    i = opd.inline_int(code)
+    if i is not None:
+        return i
+    if code == 248:
+        if ty in ("f64", "i64"):
+            return opd.INV_2PI_F64_BITS
+        if ty in ("f16", "i16", "pk_f16"):
+            return opd.INV_2PI_F16_BITS
+        return opd.INV_2PI_F32_BITS
+    x = _FLOAT_CODE_VALUE[code]
+    if ty in ("f64", "i64"):
+        return _f64(x)
+    if ty in ("f16", "i16", "pk_f16"):
+        return _f16(x)
+    return _f32(x)
+
+
+def _literal_value(lit: int, ty: str) -> int:
+    if ty == "f64":
+        return lit << 32
+    if ty in ("f16", "i16"):
+        return lit & 0xFFFF
+    return lit
+
+
+def value_text(v: int, ty: str) -> str:
+    if ty in ("f64", "i64"):
+        return imm64_text(v)
+    if ty == "f16":
+        return imm16f_text(v)
+    if ty == "i16":
+        return imm16i_text(v)
+    if ty == "pk_f16":
+        s = _sext(v, 32)
+        if -16 <= s <= 64:
+            return str(s)
+        if v <= 0xFFFF and v in F16_TEXT:
+            return F16_TEXT[v]
+        return f"0x{v & 0xFFFFFFFF:x}"
+    if ty in ("pk_i16", "pk_bf16"):
+        s = _sext(v, 32)
+        if -16 <= s <= 64:
+            return str(s)
+        return f"0x{v & 0xFFFFFFFF:x}"
+    return imm32_text(v)
+
+
+def const_text(code: int, ty: str, literal: int | None) -> str:
+    """Text of an inline constant or the literal in an operand of type ty."""
+    if code == opd.LITERAL:
+        if literal is None:
+            raise _Reject
+        return value_text(_literal_value(literal, ty), ty)
+    return value_text(_inline_value(code, ty), ty)
+
+
+def is_const(code: int) -> bool:
+    return opd.INT_ZERO <= code <= opd.INT_NEG_LAST or opd.FLOAT_FIRST <= code <= opd.FLOAT_LAST or code == opd.LITERAL
+
+
+# ---------------------------------------------------------------------------------------------
+# Registers
+
+def vgpr(first: int, n: int = 1) -> str:
+    if n == 1:
+        return f"v{first}"
+    if first + n - 1 > 255:
+        raise _Reject
+    return f"v[{first}:{first + n - 1}]"
+
+
+def _align(code: int, n: int) -> int:
+    return code & ~(1 if n == 2 else 3) if n > 1 else code
+
+
+def sreg(code: int, n: int = 1) -> str | None:
+    """LLVM's name of a scalar register operand of n dwords at 7/8-bit code (None: no register)."""
+    if code <= opd.SGPR_MAX:
+        if n == 1:
+            return f"s{code}"
+        base = _align(code, n)
+        if base + n - 1 > opd.SGPR_MAX:
+            return None
+        return f"s[{base}:{base + n - 1}]"
+    if opd.TTMP_FIRST <= code <= opd.TTMP_LAST:
+        t = code - opd.TTMP_FIRST
+        if n == 1:
+            return f"ttmp{t}"
+        base = _align(t, n)
+        if base + n - 1 > 15:
+            return None
+        return f"ttmp[{base}:{base + n - 1}]"
+    if n == 1:
+        return opd.SPECIAL_NAMES.get(code)
+    if n == 2:
+        if code == opd.VCC_LO:
+            return "vcc"
+        if code == opd.EXEC_LO:
+            return "exec"
+        if code in (opd.NULL, opd.SHARED_BASE, opd.SHARED_LIMIT, opd.PRIVATE_BASE, opd.PRIVATE_LIMIT,
+                    opd.POPS_EXITING_WAVE_ID, opd.SCC, opd.VCCZ, opd.EXECZ, opd.LDS_DIRECT):
+            return opd.SPECIAL_NAMES[code]
+        return None
+    if code == opd.NULL:
+        return "null"
+    return None
+
+
+def src_text(code: int, ty: str, n: int, literal: int | None) -> str:
+    """A 9-bit source operand: VGPR, scalar register, special source or constant."""
+    if code >= opd.VGPR_FIRST:
+        return vgpr(code - opd.VGPR_FIRST, n)
+    if code <= opd.EXEC_HI:
+        name = sreg(code, n)
+        if name is None:
+            raise _Reject
+        return name
+    if is_const(code):
+        return const_text(code, ty, literal)
+    name = sreg(code, n) if code in opd.SPECIAL_NAMES else None
+    if name is None:
+        raise _Reject
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-opcode operand plans
+
+_DTYPE_TYPE = {
+    "NUM_F16": "f16", "NUM_BF16": "f16", "NUM_F32": "f32", "NUM_F64": "f64",
+    "NUM_I16": "i16", "NUM_U16": "i16", "NUM_B16": "i16",
+    "NUM_I64": "i64", "NUM_U64": "i64", "NUM_B64": "i64", "NUM_M64": "i64",
+    "NUM_PK2_F16": "pk_f16", "NUM_PK2_BF16": "pk_bf16", "NUM_PK2_I16": "pk_i16", "NUM_PK2_U16": "pk_i16",
+    "NUM_PK2_B16": "pk_i16",
+}
+
+
+def _ty(op: OpInfo, fld: str, default: str = "i32") -> str:
+    o = _operand(op, fld)
+    if o is None:
+        return default
+    return _DTYPE_TYPE.get(o.dtype, "i32")
+
+
+def _operand(op: OpInfo, fld: str):
+    o = op.operands.get(fld)
+    if o is None and fld == "src0":
+        o = op.operands.get("vsrc0")
+    return o
+
+
+def _regs(op: OpInfo, fld: str, default: int = 1) -> int:
+    o = _operand(op, fld)
+    return default if o is None else o.regs
+
+
+def _has(op: OpInfo, fld: str) -> bool:
+    return _operand(op, fld) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Scalar ALU
+
+_SALU_REG_ONLY = frozenset({"S_SETPC_B64", "S_RFE_B64", "S_MOVRELS_B32", "S_MOVRELS_B64"})
+_SALU_TYPE = {"i16": "i32", "f16": "i32", "pk_i16": "i32", "pk_f16": "i32", "pk_bf16": "i32"}
+
+
+def _ssrc(inst: Inst, fld: str, op: OpInfo) -> str:
+    code = inst.fields[fld]
+    n = _regs(op, fld)
+    o = _operand(op, fld)
+    if op.amd_name in _SALU_REG_ONLY and is_const(code):
+        return const_text(code, "i32", inst.literal) + "/*Invalid immediate*/"
+    text = src_text(code, _SALU_TYPE.get(_ty(op, fld), _ty(op, fld)), n, inst.literal)
+    if code == opd.LDS_DIRECT:
+        if n > 1:
+            raise _Reject
+        text += f"/*Invalid register, operand has '{'SReg_32' if n == 1 else 'SReg_64'}' register class*/"
+    return text
+
+
+def _sdst(code: int, n: int) -> str:
+    name = sreg(code, n)
+    if name is None:
+        raise _Reject
+    return name
+
+
+def _p_sop1(inst: Inst, op: OpInfo) -> str:
+    args = []
+    if _has(op, "sdst"):
+        args.append(_sdst(inst.fields["sdst"], _regs(op, "sdst")))
+    if _has(op, "ssrc0"):
+        if op.operands["ssrc0"].kind == "SENDMSG_RTN":
+            args.append(sendmsg_text(inst.fields["ssrc0"]))
+        else:
+            args.append(_ssrc(inst, "ssrc0", op))
+    return _join(op.mnemonic, args)
+
+
+def _p_sop2(inst: Inst, op: OpInfo) -> str:
+    args = [_sdst(inst.fields["sdst"], _regs(op, "sdst")), _ssrc(inst, "ssrc0", op), _ssrc(inst, "ssrc1", op)]
+    return _join(op.mnemonic, args)
+
+
+def _p_sopc(inst: Inst, op: OpInfo) -> str:
+    return _join(op.mnemonic, [_ssrc(inst, "ssrc0", op), _ssrc(inst, "ssrc1", op)])
+
+
+HWREG_NAMES = {1: "HW_REG_MODE", 2: "HW_REG_STATUS", 3: "HW_REG_TRAPSTS", 5: "HW_REG_GPR_ALLOC",
+               6: "HW_REG_LDS_ALLOC", 7: "HW_REG_IB_STS", 15: "HW_REG_SH_MEM_BASES",
+               18: "HW_REG_PERF_SNAPSHOT_PC_LO", 19: "HW_REG_PERF_SNAPSHOT_PC_HI", 20: "HW_REG_FLAT_SCR_LO",
+               21: "HW_REG_FLAT_SCR_HI", 23: "HW_REG_HW_ID1", 24: "HW_REG_HW_ID2",
+               27: "HW_REG_PERF_SNAPSHOT_DATA", 29: "HW_REG_SHADER_CYCLES"}
+
+
+def hwreg_text(imm: int) -> str:
+    reg, offset, size = imm & 0x3F, (imm >> 6) & 0x1F, ((imm >> 11) & 0x1F) + 1
+    name = HWREG_NAMES.get(reg, str(reg))
+    if offset == 0 and size == 32:
+        return f"hwreg({name})"
+    return f"hwreg({name}, {offset}, {size})"
+
+
+_UC_VERSIONS = {0: "UC_VERSION_GFX7", 4: "UC_VERSION_GFX10", 6: "UC_VERSION_GFX11", 9: "UC_VERSION_GFX12"}
+_UC_FLAGS = ((0x2000, "UC_VERSION_W64_BIT"), (0x4000, "UC_VERSION_W32_BIT"), (0x8000, "UC_VERSION_MDP_BIT"))
+
+
+def version_text(imm: int) -> str:
+    if imm & 0x1F00:
+        return f"0x{imm:x}"
+    text = _UC_VERSIONS.get(imm & 0xFF, str(imm & 0xFF))
+    first = True
+    for bit, name in _UC_FLAGS:
+        if imm & bit:
+            text = f"{text}|{name}" if first else f"({text})|{name}"
+            first = False
+    return text
+
+
+def _p_sopk(inst: Inst, op: OpInfo) -> str:
+    name = op.amd_name
+    imm = inst.fields["simm16"]
+    sdst = inst.fields["sdst"]
+    if name == "S_GETREG_B32":
+        return _join(op.mnemonic, [_sdst(sdst, 1), hwreg_text(imm)])
+    if name == "S_SETREG_B32":
+        return _join(op.mnemonic, [hwreg_text(imm), _sdst(sdst, 1)])
+    if name == "S_SETREG_IMM32_B32":
+        return _join(op.mnemonic, [hwreg_text(imm), imm32_text(inst.literal)])
+    if name == "S_VERSION":
+        return _join(op.mnemonic, [version_text(imm)])
+    if name in ("S_CALL_B64",):
+        return _join(op.mnemonic, [_sdst(sdst, 2), str(imm)])
+    if name in ("S_SUBVECTOR_LOOP_BEGIN", "S_SUBVECTOR_LOOP_END"):
+        return _join(op.mnemonic, [_sdst(sdst, 1), str(imm)])
+    return _join(op.mnemonic, [_sdst(sdst, _regs(op, "sdst")), f"0x{imm:x}"])
+
+
+SENDMSG_NAMES = {1: "MSG_INTERRUPT", 2: "MSG_HS_TESSFACTOR", 3: "MSG_DEALLOC_VGPRS", 5: "MSG_STALL_WAVE_GEN",
+                 6: "MSG_HALT_WAVES", 9: "MSG_GS_ALLOC_REQ"} | {v: k for k, v in table().sendmsg.items()
+                                                                if k != "MSG_RTN_ILLEGAL_MSG"}
+
+
+def sendmsg_text(imm: int) -> str:
+    name = SENDMSG_NAMES.get(imm & 0xFF)
+    if name is not None:
+        return f"sendmsg({name})"
+    if imm <= 0xFF:
+        return f"sendmsg({imm}, 0, 0)"
+    return str(imm)
+
+
+def waitcnt_text(imm: int) -> str:
+    vm, exp, lgkm = (imm >> 10) & 0x3F, imm & 7, (imm >> 4) & 0x3F
+    parts = []
+    if vm != 0x3F:
+        parts.append(f"vmcnt({vm})")
+    if exp != 7:
+        parts.append(f"expcnt({exp})")
+    if lgkm != 0x3F:
+        parts.append(f"lgkmcnt({lgkm})")
+    if not parts:
+        return "vmcnt(63) expcnt(7) lgkmcnt(63)"
+    return " ".join(parts)
+
+
+_DELAY_ID = ("NO_DEP", "VALU_DEP_1", "VALU_DEP_2", "VALU_DEP_3", "VALU_DEP_4", "TRANS32_DEP_1",
+             "TRANS32_DEP_2", "TRANS32_DEP_3", "FMA_ACCUM_CYCLE_1", "SALU_CYCLE_1", "SALU_CYCLE_2",
+             "SALU_CYCLE_3")
+_DELAY_SKIP = ("SAME", "NEXT", "SKIP_1", "SKIP_2", "SKIP_3", "SKIP_4")
+
+
+def delay_text(imm: int) -> str:
+    id0, skip, id1 = imm & 0xF, (imm >> 4) & 7, (imm >> 7) & 0xF
+    parts = []
+    if id0:
+        parts.append(f"instid0({_DELAY_ID[id0] if id0 < len(_DELAY_ID) else '/* invalid instid value */'})")
+    if skip:
+        parts.append(f"instskip({_DELAY_SKIP[skip] if skip < len(_DELAY_SKIP) else '/* invalid instskip value */'})")
+    if id1:
+        parts.append(f"instid1({_DELAY_ID[id1] if id1 < len(_DELAY_ID) else '/* invalid instid value */'})")
+    return " | ".join(parts) if parts else "0"
+
+
+# s_waitcnt_depctr fields: name, low bit, width (each field's default is all ones).
+_DEPCTR = (("depctr_hold_cnt", 7, 1), ("depctr_sa_sdst", 0, 1), ("depctr_va_vdst", 12, 4),
+           ("depctr_va_sdst", 9, 3), ("depctr_va_ssrc", 8, 1), ("depctr_va_vcc", 1, 1),
+           ("depctr_vm_vsrc", 2, 3))
+
+
+def depctr_text(imm: int) -> str:
+    if imm & 0x60:
+        return f"0x{imm:x}"
+    vals = [(name, (imm >> lo) & ((1 << w) - 1), (1 << w) - 1) for name, lo, w in _DEPCTR]
+    shown = [(n, v) for n, v, d in vals if v != d] or [(n, v) for n, v, _ in vals]
+    return " ".join(f"{n}({v})" for n, v in shown)
+
+
+def u16_text(imm: int) -> str:
+    return str(imm) if imm <= 64 else f"0x{imm:x}"
+
+
+_SOPP_NOARG = {"S_ENDPGM", "S_ENDPGM_SAVED", "S_WAKEUP", "S_ICACHE_INV", "S_BARRIER", "S_WAIT_IDLE",
+               "S_TTRACEDATA", "S_CODE_END", "S_ENDPGM_ORDERED_PS_DONE"}
+_SOPP_HEX = {"S_ROUND_MODE", "S_SET_INST_PREFETCH_DISTANCE", "S_CLAUSE", "S_TTRACEDATA_IMM", "S_WAIT_EVENT"}
+_SOPP_LABEL = {"S_BRANCH", "S_CBRANCH_SCC0", "S_CBRANCH_SCC1", "S_CBRANCH_VCCZ", "S_CBRANCH_VCCNZ",
+               "S_CBRANCH_EXECZ", "S_CBRANCH_EXECNZ", "S_CBRANCH_CDBGSYS", "S_CBRANCH_CDBGUSER",
+               "S_CBRANCH_CDBGSYS_OR_USER", "S_CBRANCH_CDBGSYS_AND_USER"}
+
+
+def _p_sopp(inst: Inst, op: OpInfo) -> str:
+    name = op.amd_name
+    imm = inst.fields["simm16"]
+    if name in _SOPP_NOARG:
+        if imm:
+            if name == "S_ENDPGM":
+                return f"{op.mnemonic} {imm}"
+            raise _Reject
+        return op.mnemonic
+    if name in _SOPP_HEX:
+        return f"{op.mnemonic} 0x{imm:x}"
+    if name == "S_WAITCNT_DEPCTR":
+        return f"{op.mnemonic} {depctr_text(imm)}"
+    if name in _SOPP_LABEL:
+        return f"{op.mnemonic} {imm}"
+    if name == "S_WAITCNT":
+        return f"{op.mnemonic} {waitcnt_text(imm)}"
+    if name == "S_DELAY_ALU":
+        return f"{op.mnemonic} {delay_text(imm)}"
+    if name in ("S_SENDMSG", "S_SENDMSGHALT"):
+        return f"{op.mnemonic} {sendmsg_text(imm)}"
+    return f"{op.mnemonic} {u16_text(imm)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Scalar memory
+
+def _smem_base(code: int, n: int) -> str:
+    name = sreg(code, n)
+    if name is not None:
+        return name
+    if n == 4 and code in (opd.VCC_LO, opd.EXEC_LO):
+        return f"{sreg(code, 2)}/*Invalid register, operand has 'SReg_128' register class*/"
+    raise _Reject
+
+
+def _smem_data(code: int, n: int) -> str:
+    name = sreg(code, n)
+    if n >= 4 and name is None and code in (opd.VCC_LO, opd.EXEC_LO):
+        return f"{sreg(code, 2)}/*Invalid register, operand has 'SReg_{32 * n}' register class*/"
+    if name is None:
+        raise _Reject
+    if n == 1 and code in (opd.M0, opd.EXEC_LO, opd.EXEC_HI):
+        name += "/*Invalid register, operand has 'SReg_32_XM0_XEXEC' register class*/"
+    elif n == 2 and code == opd.EXEC_LO:
+        name += "/*Invalid register, operand has 'SReg_64_XEXEC' register class*/"
+    return name
+
+
+def _p_smem(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    name = op.amd_name
+    if name in ("S_GL1_INV", "S_DCACHE_INV"):
+        if f["glc"] or f["dlc"]:
+            raise _Reject
+        return op.mnemonic
+    if name.startswith("S_ATC_PROBE"):
+        if f["glc"] or f["dlc"]:
+            raise _Reject
+        data = u16_text(f["sdata"])
+    else:
+        data = _smem_data(f["sdata"], _regs(op, "sdata"))
+    args = [data, _smem_base(f["sbase"] << 1, _regs(op, "sbase", 2))]
+    offset = _sext(f["offset"], 21)
+    mods = []
+    if offset == 0:
+        args.append(_sdst(f["soffset"], 1))
+    elif f["soffset"] == opd.NULL:
+        args.append(_hex_signed(offset))
+    else:
+        args.append(_sdst(f["soffset"], 1))
+        mods.append(f"offset:{_hex_signed(offset)}")
+    if f["glc"]:
+        mods.append("glc")
+    if f["dlc"]:
+        mods.append("dlc")
+    return _join(op.mnemonic, args, mods)
+
+
+def _hex_signed(v: int) -> str:
+    return f"-0x{-v:x}" if v < 0 else f"0x{v:x}"
+
+
+def _join(mn: str, args: list[str], mods: list[str] | tuple = ()) -> str:
+    text = mn
+    if args:
+        text += " " + ", ".join(args)
+    if mods:
+        text += " " + " ".join(mods)
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch
+
+_PRINTERS = {
+    "SOP1": _p_sop1, "SOP2": _p_sop2, "SOPC": _p_sopc, "SOPK": _p_sopk, "SOPP": _p_sopp, "SMEM": _p_smem,
+}
+
+
+def disassemble_inst(inst: Inst) -> str:
+    """LLVM's text for one decoded instruction; `.long 0x...` (first word) where LLVM rejects it."""
+    text = _text(inst)
+    if text is None:
+        return f".long 0x{inst.raw & 0xFFFFFFFF:08x}"
+    return text
+
+
+# Ops of the RDNA3 table that gfx1100 lacks (RDNA3.5 additions and the like): LLVM rejects them.
+NOT_GFX1100 = frozenset(
+    [o.amd_name for sp in ("SOP1", "SOP2", "SOPC") for o in table().spaces[sp].values()
+     if o.amd_name.endswith(("_F32", "_F16")) or "_F32_" in o.amd_name or "_F16_" in o.amd_name]
+    + ["S_CVT_F32_I32", "S_CVT_F32_U32", "S_ENDPGM_ORDERED_PS_DONE"])
+
+
+def _text(inst: Inst) -> str | None:
+    if inst.op is None or inst.op.amd_name in NOT_GFX1100:
+        return None
+    printer = _PRINTERS.get(inst.base)
+    if printer is None:
+        return None
+    try:
+        return printer(inst, inst.op)
+    except _Reject:
+        return None
+
+
+def disassemble_lines(data: bytes, base_address: int = 0) -> list[tuple[int, int, str]]:
+    """(address, size, text) for each instruction; a rejected word is one `.long` row of size 4.
+    Trailing bytes short of a word print as `.byte` rows."""
+    data = bytes(data)
+    out = []
+    offset = 0
+    end = len(data) - len(data) % 4
+    while offset < end:
+        inst = decode(data, offset)
+        text = _text(inst)
+        if text is None:
+            word = int.from_bytes(data[offset:offset + 4], "little")
+            out.append((base_address + offset, 4, f".long 0x{word:08x}"))
+            offset += 4
+        else:
+            out.append((base_address + offset, inst.size, text))
+            offset += inst.size
+    for i in range(end, len(data)):
+        out.append((base_address + i, 1, f".byte 0x{data[i]:02x}"))
+    return out
+
+
+def disassemble(data: bytes) -> str:
+    """LLVM's canonical text for the machine code in data, one instruction per line."""
+    return "\n".join(text for _, _, text in disassemble_lines(data))
+
+
