@@ -20,3 +20,15 @@ class AsmError(IsaError):
 class CodeObjectError(IsaError):
     """A code object that cannot be read or written: truncated, not AMDGPU, wrong target, or
     internally inconsistent."""
+
+
+class DirectiveError(CodeObjectError):
+    """A bad `.amdhsa_*` or `.amdgpu_metadata` directive in assembly source; carries the 1-based
+    line and column (0 when unknown)."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0):
+        self.message = message
+        self.line = line
+        self.column = column
+        where = f"{line}:{column}: " if line else ""
+        super().__init__(f"{where}error: {message}")

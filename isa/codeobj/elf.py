@@ -1,0 +1,144 @@
+"""ELF64 and AMDGPU constants and record layouts used by code objects (values from the ELF
+specification and LLVM's AMDGPUUsage)."""
+
+import struct
+
+ELF_MAGIC = b"\x7fELF"
+ELFCLASS64 = 2
+ELFDATA2LSB = 1
+EV_CURRENT = 1
+
+ET_REL = 1
+ET_EXEC = 2
+ET_DYN = 3
+
+EM_AMDGPU = 224
+ELFOSABI_AMDGPU_HSA = 64
+# EI_ABIVERSION for ELFOSABI_AMDGPU_HSA, by code object version.
+ABI_VERSION_BY_CODE_OBJECT = {4: 2, 5: 3, 6: 4}
+CODE_OBJECT_BY_ABI_VERSION = {abi: v for v, abi in ABI_VERSION_BY_CODE_OBJECT.items()}
+
+PT_NULL = 0
+PT_LOAD = 1
+PT_DYNAMIC = 2
+PT_NOTE = 4
+PT_PHDR = 6
+PT_GNU_STACK = 0x6474E551
+PF_X = 1
+PF_W = 2
+PF_R = 4
+
+SHT_NULL = 0
+SHT_PROGBITS = 1
+SHT_SYMTAB = 2
+SHT_STRTAB = 3
+SHT_RELA = 4
+SHT_HASH = 5
+SHT_DYNAMIC = 6
+SHT_NOTE = 7
+SHT_NOBITS = 8
+SHT_DYNSYM = 11
+SHF_WRITE = 1
+SHF_ALLOC = 2
+SHF_EXECINSTR = 4
+
+SHN_UNDEF = 0
+SHN_ABS = 0xFFF1
+
+STB_LOCAL = 0
+STB_GLOBAL = 1
+STB_WEAK = 2
+STT_NOTYPE = 0
+STT_OBJECT = 1
+STT_FUNC = 2
+STT_SECTION = 3
+STV_DEFAULT = 0
+STV_HIDDEN = 2
+STV_PROTECTED = 3
+
+DT_NULL = 0
+DT_HASH = 4
+DT_STRTAB = 5
+DT_SYMTAB = 6
+DT_RELA = 7
+DT_RELASZ = 8
+DT_RELAENT = 9
+DT_STRSZ = 10
+DT_SYMENT = 11
+DT_RELACOUNT = 0x6FFFFFF9
+
+NT_AMDGPU_METADATA = 32
+AMDGPU_NOTE_NAME = "AMDGPU"
+
+# e_flags (code object v4 and later).
+EF_AMDGPU_MACH = 0x0FF
+EF_AMDGPU_FEATURE_XNACK = 0x300
+EF_AMDGPU_FEATURE_SRAMECC = 0xC00
+EF_AMDGPU_GENERIC_VERSION_SHIFT = 24
+EF_AMDGPU_GENERIC_VERSION = 0xFF << EF_AMDGPU_GENERIC_VERSION_SHIFT
+
+# Relocation types of EM_AMDGPU.
+R_AMDGPU_NONE = 0
+R_AMDGPU_ABS32_LO = 1
+R_AMDGPU_ABS32_HI = 2
+R_AMDGPU_ABS64 = 3
+R_AMDGPU_REL32 = 4
+R_AMDGPU_REL64 = 5
+R_AMDGPU_ABS32 = 6
+R_AMDGPU_GOTPCREL = 7
+R_AMDGPU_GOTPCREL32_LO = 8
+R_AMDGPU_GOTPCREL32_HI = 9
+R_AMDGPU_REL32_LO = 10
+R_AMDGPU_REL32_HI = 11
+R_AMDGPU_RELATIVE64 = 13
+R_AMDGPU_REL16 = 14
+
+RELOCATION_NAMES = {
+    R_AMDGPU_NONE: "R_AMDGPU_NONE",
+    R_AMDGPU_ABS32_LO: "R_AMDGPU_ABS32_LO",
+    R_AMDGPU_ABS32_HI: "R_AMDGPU_ABS32_HI",
+    R_AMDGPU_ABS64: "R_AMDGPU_ABS64",
+    R_AMDGPU_REL32: "R_AMDGPU_REL32",
+    R_AMDGPU_REL64: "R_AMDGPU_REL64",
+    R_AMDGPU_ABS32: "R_AMDGPU_ABS32",
+    R_AMDGPU_GOTPCREL: "R_AMDGPU_GOTPCREL",
+    R_AMDGPU_GOTPCREL32_LO: "R_AMDGPU_GOTPCREL32_LO",
+    R_AMDGPU_GOTPCREL32_HI: "R_AMDGPU_GOTPCREL32_HI",
+    R_AMDGPU_REL32_LO: "R_AMDGPU_REL32_LO",
+    R_AMDGPU_REL32_HI: "R_AMDGPU_REL32_HI",
+    R_AMDGPU_RELATIVE64: "R_AMDGPU_RELATIVE64",
+    R_AMDGPU_REL16: "R_AMDGPU_REL16",
+}
+
+# Record layouts, little-endian ELF64.
+EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+PHDR = struct.Struct("<IIQQQQQQ")
+SHDR = struct.Struct("<IIQQQQIIQQ")
+SYM = struct.Struct("<IBBHQQ")
+RELA = struct.Struct("<QQq")
+DYN = struct.Struct("<qQ")
+NHDR = struct.Struct("<III")
+
+EI_CLASS = 4
+EI_DATA = 5
+EI_VERSION = 6
+EI_OSABI = 7
+EI_ABIVERSION = 8
+
+
+def elf_hash(name: bytes) -> int:
+    """The SysV ELF hash function used by DT_HASH tables."""
+    h = 0
+    for c in name:
+        h = ((h << 4) + c) & 0xFFFFFFFF
+        g = h & 0xF0000000
+        if g:
+            h ^= g >> 24
+        h &= ~g & 0xFFFFFFFF
+    return h
+
+
+def align_up(value: int, alignment: int) -> int:
+    if alignment <= 1:
+        return value
+    return (value + alignment - 1) // alignment * alignment
