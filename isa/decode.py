@@ -33,7 +33,7 @@ class Inst:
 
 
 _SRC_FIELDS = {"VOP1": ("src0",), "VOP2": ("src0",), "VOPC": ("src0",),
-               "VOP3": ("src0", "src1", "src2"), "VOP3SD": ("src0", "src1", "src2"),
+               "VOP3": ("src0", "src1", "src2", "vdst"), "VOP3SD": ("src0", "src1", "src2"),
                "VOP3P": ("src0", "src1", "src2"), "VOPD": ("srcx0", "srcy0"),
                "SOP1": ("ssrc0",), "SOP2": ("ssrc0", "ssrc1"), "SOPC": ("ssrc0", "ssrc1")}
 _DPP_BASES = ("VOP1", "VOP2", "VOPC", "VOP3", "VOP3SD", "VOP3P")
@@ -43,6 +43,8 @@ def _reads(op: OpInfo, fld: str, base: str) -> bool:
     """Whether the op reads a source field (so that the literal code there means a literal)."""
     if base in ("SOP2", "SOPC"):
         return True
+    if fld == "vdst":      # a VOPC e64 destination holding the literal code reads a literal
+        return base == "VOP3" and op.amd_name.startswith("V_CMP_")
     o = op.operands.get(fld)
     if o is None and fld == "src0" and base in ("VOP3", "VOP3SD", "VOP3P"):
         o = op.operands.get("vsrc0")     # the table names some VOP3 forms' first source vsrc0
@@ -80,19 +82,22 @@ def decode(data: bytes, offset: int = 0) -> Inst:
         word |= _u32(data, offset + 4) << 32
     if base == "VOPD":
         return _decode_vopd(data, offset, fmt, word)
-    op = opcode_space(base, fmt.fields["op"].get(word))
+    opfield = fmt.fields.get("op")          # EXP has a single op and no op field
+    op = opcode_space(base, opfield.get(word) if opfield is not None else 0)
     if op is None:
         return _invalid(data, offset)
     if op.space == "VOP3SD":
         base = "VOP3SD"
         fmt = formats[base]
     name = base
+    plain_ops = fmt.ops
     if (sdst := formats.get(base + "_SDST")) is not None and op.amd_name in sdst.ops:
         name = sdst.name
+        plain_ops = sdst.ops
     suffix = ""
     used = [f for f in _SRC_FIELDS.get(base, ()) if _reads(op, f, base)]
     lit = formats.get(base + "_LIT")
-    if lit is not None and op.amd_name in lit.ops and op.amd_name not in fmt.ops and fmt.ops:
+    if lit is not None and op.amd_name in lit.ops and op.amd_name not in plain_ops and plain_ops:
         suffix = "_LIT"      # an op that always carries a literal (fmaak, fmamk, setreg_imm32)
     elif any(fmt.fields[f].get(word) == opd.LITERAL for f in used):
         suffix = "_LIT"

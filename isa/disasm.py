@@ -12,8 +12,10 @@ and the modifiers the opcode takes, worked out once per opcode from the table an
 
 from __future__ import annotations
 
+import json
 import struct
 from functools import cache
+from pathlib import Path
 
 from isa import operands as opd
 from isa.decode import Inst, decode
@@ -89,55 +91,48 @@ def imm64_text(v: int) -> str:
     return f"0x{v:x}"
 
 
-# Operand types: how inline constants and literals read and print.
-#   i16 f16 i32 f32 i64 f64 pk_i16 pk_f16 pk_bf16
-def _inline_value(code: int, ty: str) -> int:
-    """The value an inline-constant code (128..208, 240..248) stands for in an operand of type ty."""
+# Operand types, as LLVM prints constants in them:
+#   i32 f32    32-bit: literal values that equal an inline constant print as that constant
+#   f16 i16    16-bit: the literal's low half (i16 also prints f32 inline patterns by value)
+#   f64 i64    64-bit: an f64 literal is the high dword; an integer one is zero-extended
+#   pk_f16 pk_i16 bf16   packed and bf16 operands: 32-bit literals with 16-bit float patterns
+_INLINE_FLOAT_TEXT = {240: "0.5", 241: "-0.5", 242: "1.0", 243: "-1.0", 244: "2.0", 245: "-2.0", 246: "4.0",
+                      247: "-4.0", 248: opd.INV_2PI_TEXT_F32}
+
+
+def _inline_text(code: int, ty: str) -> str:
     i = opd.inline_int(code)
     if i is not None:
-        return i
-    if code == 248:
-        if ty in ("f64", "i64"):
-            return opd.INV_2PI_F64_BITS
-        if ty in ("f16", "i16", "pk_f16"):
-            return opd.INV_2PI_F16_BITS
-        return opd.INV_2PI_F32_BITS
-    x = _FLOAT_CODE_VALUE[code]
-    if ty in ("f64", "i64"):
-        return _f64(x)
-    if ty in ("f16", "i16", "pk_f16"):
-        return _f16(x)
-    return _f32(x)
-
-
-def _literal_value(lit: int, ty: str) -> int:
-    if ty == "f64":
-        return lit << 32
-    if ty in ("f16", "i16"):
-        return lit & 0xFFFF
-    return lit
-
-
-def value_text(v: int, ty: str) -> str:
-    if ty in ("f64", "i64"):
-        return imm64_text(v)
-    if ty == "f16":
-        return imm16f_text(v)
+        return str(i)
     if ty == "i16":
-        return imm16i_text(v)
-    if ty == "pk_f16":
-        s = _sext(v, 32)
+        return f"0x{_f16(_FLOAT_CODE_VALUE[code]) if code != 248 else opd.INV_2PI_F16_BITS:x}"
+    if code == 248 and ty in ("f64", "i64"):
+        return opd.INV_2PI_TEXT_F64
+    return _INLINE_FLOAT_TEXT[code]
+
+
+def literal_text(lit: int, ty: str) -> str:
+    if ty in ("i32", "f32"):
+        return imm32_text(lit)
+    if ty == "f16":
+        return imm16f_text(lit)
+    if ty == "f64":
+        return imm64_text(lit << 32)
+    if ty == "i64":
+        return imm64_text(lit)
+    s = _sext(lit, 32)
+    if ty == "i16":
         if -16 <= s <= 64:
             return str(s)
-        if v <= 0xFFFF and v in F16_TEXT:
-            return F16_TEXT[v]
-        return f"0x{v & 0xFFFFFFFF:x}"
-    if ty in ("pk_i16", "pk_bf16"):
-        s = _sext(v, 32)
-        if -16 <= s <= 64:
-            return str(s)
-        return f"0x{v & 0xFFFFFFFF:x}"
-    return imm32_text(v)
+        return F32_TEXT.get(lit) or f"0x{lit & 0xFFFF:x}"
+    if ty == "bf16":
+        s16 = _sext(lit, 16)
+        return str(s16) if -16 <= s16 <= 64 else f"0x{lit:x}"
+    if -16 <= s <= 64:
+        return str(s)
+    if ty == "pk_f16" and lit in F16_TEXT:
+        return F16_TEXT[lit]
+    return f"0x{lit:x}"
 
 
 def const_text(code: int, ty: str, literal: int | None) -> str:
@@ -145,8 +140,8 @@ def const_text(code: int, ty: str, literal: int | None) -> str:
     if code == opd.LITERAL:
         if literal is None:
             raise _Reject
-        return value_text(_literal_value(literal, ty), ty)
-    return value_text(_inline_value(code, ty), ty)
+        return literal_text(literal, ty)
+    return _inline_text(code, ty)
 
 
 def is_const(code: int) -> bool:
@@ -193,7 +188,7 @@ def sreg(code: int, n: int = 1) -> str | None:
         if code == opd.EXEC_LO:
             return "exec"
         if code in (opd.NULL, opd.SHARED_BASE, opd.SHARED_LIMIT, opd.PRIVATE_BASE, opd.PRIVATE_LIMIT,
-                    opd.POPS_EXITING_WAVE_ID, opd.SCC, opd.VCCZ, opd.EXECZ, opd.LDS_DIRECT):
+                    opd.POPS_EXITING_WAVE_ID, opd.SCC, opd.VCCZ, opd.EXECZ):
             return opd.SPECIAL_NAMES[code]
         return None
     if code == opd.NULL:
@@ -222,19 +217,32 @@ def src_text(code: int, ty: str, n: int, literal: int | None) -> str:
 # Per-opcode operand plans
 
 _DTYPE_TYPE = {
-    "NUM_F16": "f16", "NUM_BF16": "f16", "NUM_F32": "f32", "NUM_F64": "f64",
+    "NUM_F16": "f16", "NUM_BF16": "bf16", "NUM_F32": "f32", "NUM_F64": "f64",
     "NUM_I16": "i16", "NUM_U16": "i16", "NUM_B16": "i16",
     "NUM_I64": "i64", "NUM_U64": "i64", "NUM_B64": "i64", "NUM_M64": "i64",
-    "NUM_PK2_F16": "pk_f16", "NUM_PK2_BF16": "pk_bf16", "NUM_PK2_I16": "pk_i16", "NUM_PK2_U16": "pk_i16",
-    "NUM_PK2_B16": "pk_i16",
+    "NUM_PK2_F16": "pk_f16", "NUM_PK2_BF16": "pk_i16",
+    "WMMA_DC_F32": "f64", "WMMA_DC_F16": "f64", "WMMA_DC_BF16": "f64", "WMMA_DC_I32": "f64",
 }
+# Where LLVM's operand type differs from what the table's data format suggests.
+_TYPE_OVERRIDES = {
+    ("V_CMP_CLASS_F16_E64", "src1"): "i32", ("V_CMPX_CLASS_F16_E64", "src1"): "i32",
+    ("V_ALIGNBIT_B32", "src2"): "i32", ("V_ALIGNBYTE_B32", "src2"): "i32",
+} | {(name, f): "f16" for name in ("V_FMA_MIX_F32", "V_FMA_MIXLO_F16", "V_FMA_MIXHI_F16")
+     for f in ("src0", "src1", "src2")}
+# VALU sources that take registers only: LLVM prints constants there marked /*Invalid immediate*/.
+_REG_ONLY_SRC = frozenset(
+    [(n + sfx, "src0") for n in ("V_READFIRSTLANE_B32", "V_MOVRELS_B32", "V_MOVRELSD_B32", "V_MOVRELSD_2_B32",
+                                 "V_SWAP_B32", "V_PERMLANE64_B32", "V_SWAPREL_B32") for sfx in ("_E32", "_E64")]
+    + [("V_CNDMASK_B32_E64", "src2"), ("V_CNDMASK_B16", "src2"), ("V_MQSAD_U32_U8", "src2"),
+       ("V_PERMLANE16_B32", "src0"), ("V_PERMLANEX16_B32", "src0"), ("V_READLANE_B32", "src0")]
+    + [(o.amd_name, f) for o in table().spaces["VOP3P"].values() if "WMMA" in o.amd_name for f in ("src0", "src1")])
 
 
 def _ty(op: OpInfo, fld: str, default: str = "i32") -> str:
     o = _operand(op, fld)
     if o is None:
         return default
-    return _DTYPE_TYPE.get(o.dtype, "i32")
+    return _TYPE_OVERRIDES.get((op.amd_name, fld)) or _DTYPE_TYPE.get(o.dtype, "i32")
 
 
 def _operand(op: OpInfo, fld: str):
@@ -517,10 +525,370 @@ def _join(mn: str, args: list[str], mods: list[str] | tuple = ()) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Vector ALU
+
+def _float_type(ty: str) -> bool:
+    return ty in ("f16", "f32", "f64")
+
+
+def _per_op(fn):
+    """Caches a function of an OpInfo by (space, opcode)."""
+    memo: dict = {}
+
+    def wrapper(op: OpInfo):
+        key = (op.space, op.opcode)
+        if key not in memo:
+            memo[key] = fn(op)
+        return memo[key]
+    return wrapper
+
+
+@_per_op
+def _e64_twin(op: OpInfo) -> bool:
+    """Whether a VOP1/VOP2/VOPC op also exists as VOP3 (LLVM then prints _e32 / _e64)."""
+    t = table()
+    name = op.amd_name
+    if op.space in ("VOP1", "VOP2", "VOPC"):
+        base = name[:-4] if name.endswith("_E32") else name
+        return any(o.amd_name in (base + "_E64", base) for o in t.by_mnemonic.get(op.mnemonic, {}).values()
+                   if o.space in ("VOP3", "VOP3SD"))
+    if op.space in ("VOP3", "VOP3SD"):
+        return name.endswith("_E64") or any(o.space == "VOP2" for o in t.by_mnemonic.get(op.mnemonic, {}).values())
+    return False
+
+
+@_per_op
+def _vop_info(op: OpInfo) -> dict:
+    """What printing a VALU op needs: its sources (field, type, registers), destination, and which
+    modifiers it takes."""
+    srcs = []
+    for f in ("src0", "src1", "src2"):
+        o = _operand(op, f)
+        if o is not None:
+            if o.dtype == "NUM_M64":
+                srcs.append((f, "mask", 1))
+            else:
+                srcs.append((f, _ty(op, f), o.regs))
+    vdst = _operand(op, "vdst")
+    info = {
+        "srcs": srcs,
+        "dst_regs": vdst.regs if vdst is not None else 0,
+        "dst_kind": vdst.kind if vdst is not None else None,
+        "fmods": any(_float_type(t) for _, t, _ in srcs),
+        "opsel": any(_operand(op, f) is not None and _operand(op, f).bits == 16 for f in ("src0", "src1", "src2", "vdst")),
+        # e32 and DPP forms of 16-bit ops reach only v0..v127 (LLVM's Lo128 register classes)
+        "lo128": any(_operand(op, f) is not None and _operand(op, f).bits == 16 for f in ("src0", "vsrc1", "vdst")),
+        "src16": _operand(op, "src0") is not None and _operand(op, "src0").bits == 16,
+        "dst16": vdst is not None and vdst.bits == 16,
+        "true16": op.amd_name in ("V_MOV_B16_E32",),
+    }
+    return info
+
+
+def _mod_src(text: str, code: int, neg: int, abs_: int) -> str:
+    if abs_:
+        text = f"|{text}|"
+    if neg:
+        text = f"neg({text})" if not abs_ and is_const(code) else "-" + text
+    return text
+
+
+_NO_SUFFIX = frozenset({"v_readfirstlane_b32", "v_pipeflush", "v_nop"})
+
+
+def _mn(op: OpInfo, enc: str) -> str:
+    """Mnemonic with LLVM's encoding suffix: enc is 'e32', 'e64', 'dpp', 'e64_dpp' or ''."""
+    if enc in ("e32", "e64") and (not _e64_twin(op) or op.mnemonic in _NO_SUFFIX):
+        return op.mnemonic
+    return f"{op.mnemonic}_{enc}" if enc else op.mnemonic
+
+
+def _vop_dst(op: OpInfo, code: int, n: int) -> str:
+    return vgpr(code, n)
+
+
+_LO128_NOTE = "/*Invalid register, operand has '{}' register class*/"
+
+
+def _half(code: int) -> str:
+    """A true16 register operand: bit 7 of the VGPR field selects the high half."""
+    return f"v{code & 0x7F}.{'h' if code & 0x80 else 'l'}"
+
+
+def _e32_dst(info: dict, code: int) -> str:
+    if info["true16"]:
+        return _half(code)
+    if info["dst16"] and code >= 128:
+        raise _Reject
+    return vgpr(code, info["dst_regs"] or 1)
+
+
+# VALU sources that take scalar registers only: LLVM marks a VGPR there with the register class.
+_SCALAR_SRC = {("V_WRITELANE_B32", "src0"): "SRegOrLds_32", ("V_WRITELANE_B32", "src1"): "SReg_32",
+               ("V_READLANE_B32", "src1"): "SReg_32", ("V_PERMLANE16_B32", "src1"): "SReg_32",
+               ("V_PERMLANE16_B32", "src2"): "SReg_32", ("V_PERMLANEX16_B32", "src1"): "SReg_32",
+               ("V_PERMLANEX16_B32", "src2"): "SReg_32"}
+
+
+_VGPR_SRC = frozenset({("V_PERMLANE16_B32", "src0"), ("V_PERMLANEX16_B32", "src0"), ("V_READLANE_B32", "src0")}
+                      | {(n + "_E64", "src0") for n in ("V_MOVRELS_B32", "V_MOVRELSD_B32", "V_MOVRELSD_2_B32",
+                                                        "V_SWAP_B32", "V_PERMLANE64_B32", "V_SWAPREL_B32")})
+
+
+def _mask_operand(code: int, literal: int | None, cls: str = "SReg_1_XEXEC") -> str:
+    """A wave32 lane-mask operand (carry in/out, VOPC e64 destination): one scalar register."""
+    if is_const(code):
+        return const_text(code, "i32", literal) + "/*Invalid immediate*/"
+    if code >= opd.VGPR_FIRST:
+        return vgpr(code - opd.VGPR_FIRST) + _LO128_NOTE.format(cls)
+    text = src_text(code, "i32", 1, literal)
+    if code == opd.LDS_DIRECT or (cls.endswith("XEXEC") and code in (opd.EXEC_LO, opd.EXEC_HI)):
+        text += _LO128_NOTE.format(cls)
+    return text
+
+
+def _valu_src(inst: Inst, op: OpInfo, fld: str, ty: str, n: int) -> str:
+    code = inst.fields[fld]
+    if ty == "mask":
+        return _mask_operand(code, inst.literal)
+    if is_const(code) and (op.amd_name, fld) in _REG_ONLY_SRC:
+        return const_text(code, "i32", inst.literal) + "/*Invalid immediate*/"
+    text = src_text(code, ty, n, inst.literal)
+    if code >= opd.VGPR_FIRST and (op.amd_name, fld) in _SCALAR_SRC:
+        text += _LO128_NOTE.format(_SCALAR_SRC[(op.amd_name, fld)])
+    elif code <= opd.EXEC_HI and (op.amd_name, fld) in _VGPR_SRC:
+        text += _LO128_NOTE.format("VGPR_32")
+    return text
+
+
+def _e32_src0(inst: Inst, info: dict, ty: str, n: int) -> str:
+    code = inst.fields["src0"]
+    if info["true16"] and code >= opd.VGPR_FIRST:
+        return _half(code - opd.VGPR_FIRST)
+    text = _valu_src(inst, inst.op, "src0", ty, n)
+    if info["src16"] and code >= opd.VGPR_FIRST + 128:
+        text += _LO128_NOTE.format("VS_32_Lo128")
+    return text
+
+
+def _e32_vsrc1(info: dict, code: int, n: int) -> str:
+    text = vgpr(code, n)
+    if info["lo128"] and code >= 128:
+        text += _LO128_NOTE.format("VGPR_32_Lo128")
+    return text
+
+
+_VGPR_ONLY_SRC0 = frozenset(n + sfx for n in ("V_MOVRELS_B32", "V_MOVRELSD_B32", "V_MOVRELSD_2_B32", "V_SWAP_B32",
+                                              "V_PERMLANE64_B32", "V_SWAPREL_B32") for sfx in ("_E32", "_E64"))
+
+
+def _p_vop1(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    name = op.amd_name
+    if name in ("V_NOP_E32", "V_PIPEFLUSH_E32"):
+        if f["vdst"]:
+            raise _Reject
+        return _mn(op, "e32")
+    info = _vop_info(op)
+    args = []
+    if name == "V_READFIRSTLANE_B32_E32":
+        args.append(_sdst(f["vdst"], 1))
+    else:
+        args.append(_e32_dst(info, f["vdst"]))
+    _, ty, n = info["srcs"][0] if info["srcs"] else ("src0", "i32", 1)
+    src = _e32_src0(inst, info, ty, n)
+    if f["src0"] <= opd.EXEC_HI:
+        if name in _VGPR_ONLY_SRC0:
+            src += _LO128_NOTE.format("VGPR_32")
+        elif name == "V_READFIRSTLANE_B32_E32":
+            src += _LO128_NOTE.format("VRegOrLds_32")
+    args.append(src)
+    return _join(_mn(op, "e32"), args)
+
+
+def _p_vop2(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    name = op.amd_name
+    info = _vop_info(op)
+    types = {fl: (ty, n) for fl, ty, n in info["srcs"]}
+    ty0, n0 = types.get("src0", ("i32", 1))
+    ty1, n1 = _ty(op, "vsrc1"), _regs(op, "vsrc1")
+    s0 = _e32_src0(inst, info, ty0, n0)
+    if info["lo128"] and f["vsrc1"] >= 128 and name in ("V_LDEXP_F16_E32", "V_FMAAK_F16_E32", "V_FMAMK_F16_E32"):
+        raise _Reject
+    s1 = _e32_vsrc1(info, f["vsrc1"], n1)
+    dst = _e32_dst(info, f["vdst"])
+    mn = _mn(op, "e32")
+    if "FMAMK" in name:
+        return _join(mn, [dst, s0, f"0x{inst.literal:x}", s1])
+    if "FMAAK" in name:
+        return _join(mn, [dst, s0, s1, f"0x{inst.literal:x}"])
+    if name == "V_CNDMASK_B32_E32":
+        return _join(mn, [dst, s0, s1, "vcc_lo"])
+    if name in ("V_ADD_CO_CI_U32_E32", "V_SUB_CO_CI_U32_E32", "V_SUBREV_CO_CI_U32_E32"):
+        return _join(mn, [dst, "vcc_lo", s0, s1, "vcc_lo"])
+    return _join(mn, [dst, s0, s1])
+
+
+def _p_vopc(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    info = _vop_info(op)
+    types = {fl: (ty, n) for fl, ty, n in info["srcs"]}
+    ty0, n0 = types.get("src0", ("i32", 1))
+    s0 = _e32_src0(inst, info, ty0, n0)
+    s1 = _e32_vsrc1(info, f["vsrc1"], _regs(op, "vsrc1"))
+    if op.amd_name.startswith("V_CMPX"):
+        return _join(_mn(op, "e32"), [s0, s1])
+    return _join(_mn(op, "e32"), ["vcc_lo", s0, s1])
+
+
+_OMOD = ("", "mul:2", "mul:4", "div:2")
+_MODS_PATH = Path(__file__).resolve().parent / "data" / "vop3_modifiers.json"
+
+
+@cache
+def _modifier_table() -> dict:
+    """(space, opcode) -> (letters, op_sel list length); see tools/gen_disasm_modifiers.py."""
+    raw = json.loads(_MODS_PATH.read_text())
+    return {tuple((k.split(":")[0], int(k.split(":")[1]))): (v["bits"], v["opsel_len"]) for k, v in raw["ops"].items()}
+
+
+def _mods_of(op: OpInfo) -> tuple[str | None, int]:
+    return _modifier_table().get((op.space, op.opcode), (None, 0))
+
+
+def _bitlist(bits: int, n: int) -> str:
+    return "[" + ",".join(str((bits >> i) & 1) for i in range(n)) + "]"
+
+
+def _letters_for(letters: str, start: int, value: int, width: int) -> list[str]:
+    """The letters of the set bits of a `width`-bit field whose per-bit letters start at `start`."""
+    return [letters[start + i] for i in range(width) if (value >> i) & 1]
+
+
+def _p_vop3(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    name = op.amd_name
+    info = _vop_info(op)
+    if name in ("V_NOP_E64", "V_PIPEFLUSH_E64"):
+        if any(v for k, v in f.items() if k not in ("op", "encoding")):
+            raise _Reject
+        return _mn(op, "e64")
+    letters, opsel_len = _mods_of(op)
+    if letters is None:
+        raise _Reject
+    srcs = info["srcs"]
+    nsrc = len(srcs)
+    used = {fl for fl, _, _ in srcs}
+    for fl in ("src0", "src1", "src2"):
+        if fl not in used and f[fl]:
+            raise _Reject
+    sd = op.space == "VOP3SD"
+    # letters: VOP3 clamp omod neg0-2 abs0-2 opsel0-3; VOP3SD clamp omod neg0-2
+    if f["clmp"] and letters[0] == "R" or f["omod"] and letters[1] == "R":
+        raise _Reject
+    neg, abs_ = f["neg"], (0 if sd else f["abs"])
+    opsel = 0 if sd else f["opsel"]
+    if "R" in _letters_for(letters, 2, neg, 3) or (not sd and ("R" in _letters_for(letters, 5, abs_, 3)
+                                                                 or "R" in _letters_for(letters, 8, opsel, 4))):
+        raise _Reject
+    args = []
+    if sd:
+        args.append(vgpr(f["vdst"], info["dst_regs"] or 1))
+        args.append(_sdst(f["sdst"], 1))
+    elif name.startswith("V_CMPX"):
+        pass
+    elif name.startswith("V_CMP"):
+        args.append(_mask_operand(f["vdst"], inst.literal, "SReg_1"))
+    elif info["dst_kind"] == "SREG":
+        args.append(_sdst(f["vdst"], 1))
+    else:
+        args.append(vgpr(f["vdst"], info["dst_regs"] or 1))
+    for i, (fl, ty, n) in enumerate(srcs):
+        code = f[fl]
+        t = _valu_src(inst, op, fl, ty, n)
+        if (abs_ >> i) & 1 and letters[5 + i] == "S":
+            t = f"|{t}|"
+        if (neg >> i) & 1:
+            kind = letters[2 + i]
+            if kind == "X":
+                t = f"sext({t})"
+            elif kind == "S":
+                t = f"neg({t})" if not (abs_ >> i) & 1 and is_const(code) else "-" + t
+        args.append(t)
+    mods = []
+    if not sd and opsel_len:
+        shown = 0
+        for i in range(4):
+            if (opsel >> i) & 1 and letters[8 + i] == "S":
+                shown |= 1 << i
+        if shown:
+            order = {4: (0, 1, 2, 3), 3: (0, 1, 3), 2: (0, 1)}.get(opsel_len, tuple(range(opsel_len)))
+            mods.append("op_sel:[" + ",".join(str((shown >> b) & 1) for b in order) + "]")
+    if f["clmp"] and letters[0] == "S":
+        mods.append("clamp")
+    if f["omod"] and letters[1] == "S":
+        mods.append(_OMOD[f["omod"]])
+    return _join(_mn(op, "e64"), args, mods)
+
+
+def _p_vop3p(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    info = _vop_info(op)
+    letters, _ = _mods_of(op)
+    if letters is None:
+        raise _Reject
+    srcs = info["srcs"]
+    nsrc = len(srcs)
+    used = {fl for fl, _, _ in srcs}
+    for fl in ("src0", "src1", "src2"):
+        if fl not in used and f[fl]:
+            raise _Reject
+    # letters: clamp, neg_lo 0-2, neg_hi 0-2, op_sel 0-2, op_sel_hi src1, src0, src2
+    neg, neg_hi, opsel = f["neg"], f["neg_hi"], f["opsel"]
+    opsel_hi = f["opsel_hi"] | f["opsel_hi2"] << 2
+    hi_letters = (letters[11], letters[10], letters[12])
+    if (f["clmp"] and letters[0] == "R" or "R" in _letters_for(letters, 1, neg, 3)
+            or "R" in _letters_for(letters, 4, neg_hi, 3) or "R" in _letters_for(letters, 7, opsel, 3)
+            or any(hi_letters[i] == "R" and not (opsel_hi >> i) & 1 for i in range(3))):
+        raise _Reject
+    mix = "FMA_MIX" in op.amd_name
+    args = [vgpr(f["vdst"], info["dst_regs"] or 1)]
+    for i, (fl, ty, n) in enumerate(srcs):
+        t = _valu_src(inst, op, fl, ty, n)
+        if mix:
+            if (neg_hi >> i) & 1:
+                t = f"|{t}|"
+            if (neg >> i) & 1:
+                t = f"neg({t})" if not (neg_hi >> i) & 1 and is_const(f[fl]) else "-" + t
+        args.append(t)
+    mods = []
+    shown_opsel = sum(1 << i for i in range(3) if (opsel >> i) & 1 and letters[7 + i] == "S")
+    if shown_opsel:
+        mods.append("op_sel:" + _bitlist(shown_opsel, nsrc))
+    hi_shown = [i for i in range(nsrc) if hi_letters[i] == "S"]
+    default = 0 if mix else (1 << nsrc) - 1
+    hi_value = sum(((opsel_hi >> i) & 1) << i for i in hi_shown) | (default & ~sum(1 << i for i in hi_shown))
+    if hi_shown and hi_value != default:
+        mods.append("op_sel_hi:" + _bitlist(hi_value, nsrc))
+    if not mix:
+        lo = sum(1 << i for i in range(3) if (neg >> i) & 1 and letters[1 + i] == "S")
+        hi = sum(1 << i for i in range(3) if (neg_hi >> i) & 1 and letters[4 + i] == "S")
+        if lo:
+            mods.append("neg_lo:" + _bitlist(lo, nsrc))
+        if hi:
+            mods.append("neg_hi:" + _bitlist(hi, nsrc))
+    if f["clmp"] and letters[0] == "S":
+        mods.append("clamp")
+    return _join(_mn(op, ""), args, mods)
+
+
+# ---------------------------------------------------------------------------------------------
 # Dispatch
 
 _PRINTERS = {
     "SOP1": _p_sop1, "SOP2": _p_sop2, "SOPC": _p_sopc, "SOPK": _p_sopk, "SOPP": _p_sopp, "SMEM": _p_smem,
+    "VOP1": _p_vop1, "VOP2": _p_vop2, "VOPC": _p_vopc, "VOP3": _p_vop3, "VOP3SD": _p_vop3, "VOP3P": _p_vop3p,
 }
 
 
@@ -536,7 +904,7 @@ def disassemble_inst(inst: Inst) -> str:
 NOT_GFX1100 = frozenset(
     [o.amd_name for sp in ("SOP1", "SOP2", "SOPC") for o in table().spaces[sp].values()
      if o.amd_name.endswith(("_F32", "_F16")) or "_F32_" in o.amd_name or "_F16_" in o.amd_name]
-    + ["S_CVT_F32_I32", "S_CVT_F32_U32", "S_ENDPGM_ORDERED_PS_DONE"])
+    + ["S_CVT_F32_I32", "S_CVT_F32_U32", "S_ENDPGM_ORDERED_PS_DONE", "V_SWAP_B16_E32"])
 
 
 def _text(inst: Inst) -> str | None:
