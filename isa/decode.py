@@ -101,7 +101,7 @@ def decode(data: bytes, offset: int = 0) -> Inst:
         suffix = "_LIT"      # an op that always carries a literal (fmaak, fmamk, setreg_imm32)
     elif any(fmt.fields[f].get(word) == opd.LITERAL for f in used):
         suffix = "_LIT"
-    elif base in _DPP_BASES and "src0" in fmt.fields:
+    elif base in _DPP_BASES and "src0" in fmt.fields and _reads(op, "src0", base):
         src0 = fmt.fields["src0"].get(word)
         if src0 == opd.DPP16:
             suffix = "_DPP16"

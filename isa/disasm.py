@@ -226,7 +226,7 @@ _DTYPE_TYPE = {
 # Where LLVM's operand type differs from what the table's data format suggests.
 _TYPE_OVERRIDES = {
     ("V_CMP_CLASS_F16_E64", "src1"): "i32", ("V_CMPX_CLASS_F16_E64", "src1"): "i32",
-    ("V_ALIGNBIT_B32", "src2"): "i32", ("V_ALIGNBYTE_B32", "src2"): "i32",
+    ("V_ALIGNBIT_B32", "src2"): "i32", ("V_ALIGNBYTE_B32", "src2"): "i32", ("V_LDEXP_F16_E32", "vsrc1"): "i16",
 } | {(name, f): "f16" for name in ("V_FMA_MIX_F32", "V_FMA_MIXLO_F16", "V_FMA_MIXHI_F16")
      for f in ("src0", "src1", "src2")}
 # VALU sources that take registers only: LLVM prints constants there marked /*Invalid immediate*/.
@@ -804,14 +804,21 @@ def _p_vop3(inst: Inst, op: OpInfo) -> str:
         args.append(_sdst(f["vdst"], 1))
     else:
         args.append(vgpr(f["vdst"], info["dst_regs"] or 1))
+    dpp = inst.dpp
+    if dpp and (any(n > 1 for _, _, n in srcs) or info["dst_regs"] > 1 or name in _NO_DPP3):
+        raise _Reject
     for i, (fl, ty, n) in enumerate(srcs):
         code = f[fl]
-        t = _valu_src(inst, op, fl, ty, n)
+        if dpp and i == 0:
+            code = opd.VGPR_FIRST + f["vsrc0"]
+            t = vgpr(f["vsrc0"])
+        else:
+            t = _valu_src(inst, op, fl, ty, n)
         if (abs_ >> i) & 1 and letters[5 + i] == "S":
             t = f"|{t}|"
         if (neg >> i) & 1:
             kind = letters[2 + i]
-            if kind == "X":
+            if kind == "X" or (dpp and kind == "I" and not info["fmods"]):
                 t = f"sext({t})"
             elif kind == "S":
                 t = f"neg({t})" if not (abs_ >> i) & 1 and is_const(code) else "-" + t
@@ -829,6 +836,8 @@ def _p_vop3(inst: Inst, op: OpInfo) -> str:
         mods.append("clamp")
     if f["omod"] and letters[1] == "S":
         mods.append(_OMOD[f["omod"]])
+    if dpp:
+        return _join(f"{op.mnemonic}_e64_dpp", args, mods + _dpp_tail(inst))
     return _join(_mn(op, "e64"), args, mods)
 
 
@@ -853,9 +862,18 @@ def _p_vop3p(inst: Inst, op: OpInfo) -> str:
             or any(hi_letters[i] == "R" and not (opsel_hi >> i) & 1 for i in range(3))):
         raise _Reject
     mix = "FMA_MIX" in op.amd_name
+    dpp = inst.dpp
+    if dpp and op.amd_name not in _DPP_VOP3P:
+        raise _Reject
     args = [vgpr(f["vdst"], info["dst_regs"] or 1)]
     for i, (fl, ty, n) in enumerate(srcs):
-        t = _valu_src(inst, op, fl, ty, n)
+        if dpp and i == 0:
+            t = vgpr(f["vsrc0"])
+        elif dpp and mix and i == 1 and f[fl] < opd.VGPR_FIRST:
+            t = _valu_src(inst, op, fl, ty, n)
+            t += "/*Invalid immediate*/" if is_const(f[fl]) else _LO128_NOTE.format("VGPR_32")
+        else:
+            t = _valu_src(inst, op, fl, ty, n)
         if mix:
             if (neg_hi >> i) & 1:
                 t = f"|{t}|"
@@ -880,7 +898,118 @@ def _p_vop3p(inst: Inst, op: OpInfo) -> str:
             mods.append("neg_hi:" + _bitlist(hi, nsrc))
     if f["clmp"] and letters[0] == "S":
         mods.append("clamp")
+    if dpp:
+        return _join(f"{op.mnemonic}_e64_dpp", args, mods + _dpp_tail(inst))
     return _join(_mn(op, ""), args, mods)
+
+
+# ---------------------------------------------------------------------------------------------
+# DPP
+
+def dpp_ctrl_text(ctrl: int) -> str:
+    if ctrl <= 0xFF:
+        return f"quad_perm:[{ctrl & 3},{(ctrl >> 2) & 3},{(ctrl >> 4) & 3},{(ctrl >> 6) & 3}]"
+    kind, n = ctrl >> 4, ctrl & 0xF
+    if n:
+        name = {0x10: "row_shl", 0x11: "row_shr", 0x12: "row_ror"}.get(kind)
+        if name:
+            return f"{name}:{n}"
+    if ctrl == 0x140:
+        return "row_mirror"
+    if ctrl == 0x141:
+        return "row_half_mirror"
+    if kind == 0x15:
+        return f"row_share:{n}"
+    if kind == 0x16:
+        return f"row_xmask:{n}"
+    return "/* Invalid dpp_ctrl value */"
+
+
+def _dpp_tail(inst: Inst) -> list[str]:
+    f = inst.fields
+    if inst.dpp == "DPP8":
+        sel = ",".join(str(f[f"lane_sel_{i}"]) for i in range(8))
+        tail = [f"dpp8:[{sel}]"]
+        if f["src0"] == opd.DPP8_FI:
+            tail.append("fi:1")
+        return tail
+    tail = [dpp_ctrl_text(f["dpp"]), f"row_mask:0x{f['row_mask']:x}", f"bank_mask:0x{f['bank_mask']:x}"]
+    if f["bc"]:
+        tail.append("bound_ctrl:1")
+    if f["fi"]:
+        tail.append("fi:1")
+    return tail
+
+
+def _dpp_vsrc0(info: dict, code: int) -> str:
+    if info["true16"]:
+        return _half(code)
+    text = vgpr(code)
+    if info["src16"] and code >= 128:
+        text += _LO128_NOTE.format("VGPR_32_Lo128")
+    return text
+
+
+def _p_dpp_vop12c(inst: Inst, op: OpInfo) -> str:
+    """DPP16 / DPP8 forms of VOP1, VOP2 and VOPC."""
+    f = inst.fields
+    info = _vop_info(op)
+    name = op.amd_name
+    if any(n > 1 for _, _, n in info["srcs"]) or info["dst_regs"] > 1 or name in _NO_DPP:
+        raise _Reject
+    has_mods = info["fmods"] or any(t == "pk_f16" for _, t, _ in info["srcs"]) or name == "V_CNDMASK_B32_E32"
+    fmods = has_mods and inst.dpp == "DPP16"
+    if inst.dpp == "DPP16" and (not has_mods and (f["src0_neg"] or f["src0_abs"] or f["src1_neg"] or f["src1_abs"])
+                                or inst.base == "VOP1" and (f["src1_neg"] or f["src1_abs"])):
+        raise _Reject
+    types = {fl: ty for fl, ty, _ in info["srcs"]}
+    cnd = name == "V_CNDMASK_B32_E32"
+    fm0 = fmods and (cnd or types.get("src0") in ("f16", "f32", "pk_f16"))
+    fm1 = fmods and (cnd or _ty(op, "vsrc1") in ("f16", "f32", "pk_f16"))
+    s0 = _dpp_vsrc0(info, f["vsrc0"])
+    if fm0:
+        s0 = _mod_src(s0, 256, f["src0_neg"], f["src0_abs"])
+    args = []
+    if inst.base == "VOPC":
+        if not name.startswith("V_CMPX"):
+            args.append("vcc_lo")
+        args.append(s0)
+        if "CLASS" in name and (f.get("src1_neg") or f.get("src1_abs")):
+            raise _Reject
+        s1 = _e32_vsrc1(info, f["vsrc1"], 1)
+        if fm1:
+            s1 = _mod_src(s1, 256, f["src1_neg"], f["src1_abs"])
+        args.append(s1)
+        return _join(op.mnemonic, args, _dpp_tail(inst))
+    if name in ("V_NOP_E32", "V_PIPEFLUSH_E32"):
+        raise _Reject
+    args.append(_e32_dst(info, f["vdst"]))
+    if inst.base == "VOP2":
+        if name in ("V_ADD_CO_CI_U32_E32", "V_SUB_CO_CI_U32_E32", "V_SUBREV_CO_CI_U32_E32"):
+            args.append("vcc_lo")
+        args.append(s0)
+        if info["lo128"] and f["vsrc1"] >= 128 and name in ("V_LDEXP_F16_E32",):
+            raise _Reject
+        s1 = _e32_vsrc1(info, f["vsrc1"], 1)
+        if fm1:
+            s1 = _mod_src(s1, 256, f["src1_neg"], f["src1_abs"])
+        args.append(s1)
+        if name in ("V_CNDMASK_B32_E32", "V_ADD_CO_CI_U32_E32", "V_SUB_CO_CI_U32_E32", "V_SUBREV_CO_CI_U32_E32"):
+            args.append("vcc_lo")
+    else:
+        args.append(s0)
+    return _join(_mn(op, "dpp"), args, _dpp_tail(inst))
+
+
+# The VOP3P ops with DPP forms on gfx1100.
+_DPP_VOP3P = frozenset({"V_FMA_MIX_F32", "V_FMA_MIXLO_F16", "V_FMA_MIXHI_F16", "V_DOT2_F32_F16"})
+# VOP3 ops without DPP forms on gfx1100.
+_NO_DPP3 = frozenset({"V_READLANE_B32", "V_WRITELANE_B32", "V_PERMLANE16_B32", "V_PERMLANEX16_B32",
+                      "V_READFIRSTLANE_B32_E64", "V_FMA_DX9_ZERO_F32", "V_DIV_FIXUP_F32", "V_DIV_FMAS_F32"})
+# VOP1/VOP2/VOPC ops without DPP forms on gfx1100.
+_NO_DPP = frozenset({"V_READFIRSTLANE_B32_E32", "V_SWAP_B32_E32", "V_SWAPREL_B32_E32", "V_PERMLANE64_B32_E32",
+                     "V_FMAMK_F32_E32", "V_FMAAK_F32_E32", "V_FMAMK_F16_E32", "V_FMAAK_F16_E32",
+                     "V_FMAC_DX9_ZERO_F32_E32"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -910,7 +1039,10 @@ NOT_GFX1100 = frozenset(
 def _text(inst: Inst) -> str | None:
     if inst.op is None or inst.op.amd_name in NOT_GFX1100:
         return None
-    printer = _PRINTERS.get(inst.base)
+    if inst.dpp and inst.base in ("VOP1", "VOP2", "VOPC"):
+        printer = _p_dpp_vop12c
+    else:
+        printer = _PRINTERS.get(inst.base)
     if printer is None:
         return None
     try:
