@@ -1,0 +1,135 @@
+"""Kernel launches of the simulated GPU: what a command processor hands the shader array.
+
+A Launch gathers what the hardware takes from an AQL dispatch packet and its kernel descriptor, or
+from the COMPUTE_* registers a PM4 stream programmed, and run_launch executes it with isa.emu over
+the GPU's page table. Private (scratch) memory comes from the GPU itself: the CP maps a zeroed
+pool into the private aperture of that GPU's address space for the duration of the dispatch.
+The dispatch is preempted when its queue is destroyed, and declared hung (QueueHang) when it runs
+longer than the engine's hang timeout.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass
+
+from kfd.sim import usermem
+from kfd.sim.engine import Engine, Preempted, QueueHang
+from kfd.sim.gpu import Mapping, PageTable
+
+KERNEL_DESCRIPTOR_SIZE = 64
+KD_ENTRY_OFFSET = 16
+KD_RSRC3 = 44
+KD_RSRC1 = 48
+KD_RSRC2 = 52
+KD_PROPERTIES = 56
+KD_WAVE32 = 1 << 10
+LDS_GRANULE = 512
+SCRATCH_APERTURE = 2 << 48  # the GPU-only private aperture: never a user virtual address
+SCRATCH_WINDOW = 1 << 40
+
+
+@dataclass
+class Launch:
+    code_address: int                      # first instruction
+    descriptor: bytes                      # 64-byte kernel descriptor (synthesised for PM4)
+    grid: tuple[int, int, int]             # work-items
+    workgroup: tuple[int, int, int]
+    lds_bytes: int
+    private_segment_size: int              # bytes per work-item
+    kernarg_address: int = 0
+    dispatch_ptr: int = 0
+    queue_ptr: int = 0
+    dispatch_id: int = 0
+    user_sgprs: tuple[int, ...] | None = None  # PM4: COMPUTE_USER_DATA values, taken as they are
+
+    @property
+    def wave32(self) -> bool:
+        return bool(struct.unpack_from("<H", self.descriptor, KD_PROPERTIES)[0] & KD_WAVE32)
+
+    @classmethod
+    def from_aql(cls, pt: PageTable, packet, *, dispatch_ptr: int, queue_ptr: int,
+                 dispatch_id: int) -> Launch:
+        kd = pt.read_bytes(packet.kernel_object, KERNEL_DESCRIPTOR_SIZE)
+        entry = packet.kernel_object + struct.unpack_from("<q", kd, KD_ENTRY_OFFSET)[0]
+        return cls(entry & ((1 << 64) - 1), kd, packet.grid_size, packet.workgroup_size,
+                   packet.group_segment_size, packet.private_segment_size, packet.kernarg_address,
+                   dispatch_ptr, queue_ptr, dispatch_id)
+
+    @classmethod
+    def from_registers(cls, reg, groups: tuple[int, int, int], wave32: bool) -> Launch:
+        from kfd.sim import cp_pm4 as r
+        entry = (reg(r.COMPUTE_PGM_LO) | reg(r.COMPUTE_PGM_HI) << 32) << 8
+        rsrc1, rsrc2, rsrc3 = reg(r.COMPUTE_PGM_RSRC1), reg(r.COMPUTE_PGM_RSRC2), reg(r.COMPUTE_PGM_RSRC3)
+        workgroup = tuple(max(1, reg(r.COMPUTE_NUM_THREAD_X + i) & 0xFFFF) for i in range(3))
+        user_count = (rsrc2 >> 1) & 0x1F
+        user = tuple(reg(r.COMPUTE_USER_DATA_0 + i) for i in range(min(user_count, r.USER_DATA_COUNT)))
+        lds = ((rsrc2 >> 15) & 0x1FF) * LDS_GRANULE
+        # A descriptor with no user-SGPR enables: the user SGPRs are the register values as given.
+        kd = bytearray(KERNEL_DESCRIPTOR_SIZE)
+        struct.pack_into("<III", kd, KD_RSRC3, rsrc3, rsrc1, rsrc2)
+        struct.pack_into("<H", kd, KD_PROPERTIES, KD_WAVE32 if wave32 else 0)
+        grid = tuple(g * w for g, w in zip(groups, workgroup, strict=True))
+        tmpring = reg(r.COMPUTE_TMPRING_SIZE)
+        private = ((tmpring >> 12) & 0x7FFF) * 256 // (32 if wave32 else 64)
+        return cls(entry, bytes(kd), grid, workgroup, lds, private, user_sgprs=user)
+
+
+class ScratchPool:
+    """Private memory for the waves of one dispatch, mapped at the GPU's private aperture."""
+
+    def __init__(self, page_table: PageTable, nbytes: int, queue_id: int):
+        self.page_table = page_table
+        self.size = usermem.page_align_up(max(nbytes, 1))
+        self.host = usermem.mmap_anywhere(self.size)
+        # Each queue has its own window, so dispatches of concurrent queues never collide.
+        self.base = SCRATCH_APERTURE + queue_id * SCRATCH_WINDOW
+        page_table.map(Mapping(self.base, self.size, self.host, True, False, self))
+
+    def close(self) -> None:
+        self.page_table.unmap(self.base)  # waits for accesses in flight
+        usermem.munmap(self.host, self.size)
+
+
+def run_launch(engine: Engine, launch: Launch) -> None:
+    """Execute a launch on the engine's GPU; returns when every wave has ended."""
+    from isa import emu
+
+    deadline = time.monotonic() + engine.hang_timeout
+
+    def should_stop() -> bool:
+        engine.check_preempted()
+        return time.monotonic() > deadline
+
+    lanes = 32 if launch.wave32 else 64
+    wg_items = launch.workgroup[0] * launch.workgroup[1] * launch.workgroup[2]
+    waves_per_group = -(-wg_items // lanes)
+    groups = 1
+    for g, w in zip(launch.grid, launch.workgroup, strict=True):
+        groups *= -(-g // w)
+    per_wave = launch.private_segment_size * lanes
+    scratch = ScratchPool(engine.page_table, per_wave * waves_per_group * groups,
+                          engine.queue.queue_id) if per_wave else None
+    try:
+        emu.run_dispatch(
+            memory=engine.page_table, code_address=launch.code_address, kernel_descriptor=launch.descriptor,
+            grid=launch.grid, workgroup=launch.workgroup, kernarg_address=launch.kernarg_address,
+            dispatch_ptr=launch.dispatch_ptr, queue_ptr=launch.queue_ptr, dispatch_id=launch.dispatch_id,
+            lds_bytes=launch.lds_bytes, user_sgprs=launch.user_sgprs,
+            scratch_base=scratch.base if scratch else 0, scratch_per_wave=per_wave,
+            should_stop=should_stop)
+    except emu.Cancelled:
+        engine.check_preempted()
+        raise QueueHang(f"{engine.kind} queue {engine.queue.queue_id}: a dispatch ran longer than the "
+                        f"hang timeout of {engine.hang_timeout:g} s (kernel at {launch.code_address:#x})")
+    except emu.EmulatorError as error:
+        if isinstance(error, emu.MemoryFault):
+            raise
+        raise QueueHang(f"{engine.kind} queue {engine.queue.queue_id}: {error}") from error
+    finally:
+        if scratch is not None:
+            scratch.close()
+
+
+__all__ = ["Launch", "run_launch", "Preempted"]

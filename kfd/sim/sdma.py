@@ -1,0 +1,170 @@
+"""The SDMA 6.0 engine of a simulated gfx1100: a byte-addressed ring of SDMA packets.
+
+Write and read pointers count bytes (64-bit, monotonic); the engine writes its read pointer back
+to the queue's read_pointer_address after every packet. Packets (dword 0 = op[7:0] | sub_op[15:8]):
+NOP, COPY_LINEAR (also between GPUs: a peer's memory must be mapped to this GPU), WRITE, INDIRECT,
+FENCE, TRAP, POLL_REGMEM, CONST_FILL, TIMESTAMP and GCR_REQ. Memory is coherent in the
+simulator, so cache-control packets and bits have nothing to do.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kfd.sim.device import SimDevice
+from kfd.sim.engine import Engine, QueueHang, RingReader, compare, read_dwords
+
+OP_NOP = 0
+OP_COPY = 1
+OP_WRITE = 2
+OP_INDIRECT = 4
+OP_FENCE = 5
+OP_TRAP = 6
+OP_POLL_REGMEM = 8
+OP_CONST_FILL = 11
+OP_TIMESTAMP = 13
+OP_GCR_REQ = 17
+
+SUB_COPY_LINEAR = 0
+SUB_TIMESTAMP_SET = 0
+SUB_TIMESTAMP_GET = 1
+SUB_TIMESTAMP_GET_GLOBAL = 2
+
+POLL_RETRY_FOREVER = 0xFFF
+COPY_CHUNK = 64 << 20  # preemption is checked between chunks of a large copy
+POLL_INTERVAL_UNIT_S = 160e-9
+
+_FIXED_SIZES = {OP_COPY: 7, OP_INDIRECT: 6, OP_FENCE: 4, OP_TRAP: 2, OP_POLL_REGMEM: 6,
+                OP_CONST_FILL: 5, OP_TIMESTAMP: 3, OP_GCR_REQ: 5}
+
+
+def packet_dwords(header: int, second: list[int]) -> int | None:
+    """Dwords of the packet with this header; `second` holds dwords 1..3 when known (WRITE's
+    length is in dword 3). None for an op the engine does not know."""
+    op = header & 0xFF
+    if op == OP_NOP:
+        return 1 + ((header >> 16) & 0x3FFF)
+    if op == OP_WRITE:
+        return 4 + (second[2] & 0xFFFFF) + 1 if len(second) >= 3 else 4
+    return _FIXED_SIZES.get(op)
+
+
+class SdmaEngine(Engine):
+    kind = "sdma"
+
+    def __init__(self, queue, page_table, watch, hang_timeout: float, device: SimDevice):
+        super().__init__(queue, page_table, watch, hang_timeout)
+        self.device = device
+        self.rptr = 0  # bytes consumed
+        self.timestamp_offset = 0
+
+    def pending(self) -> bool:
+        return self.doorbell > self.rptr
+
+    def step(self) -> None:
+        ring = RingReader(self.page_table, self.queue.ring_base, self.queue.ring_size)
+        while True:
+            with self.cv:
+                wptr = self.doorbell
+            if wptr <= self.rptr:
+                return
+            pos = self.rptr // 4
+            available = (wptr - self.rptr) // 4
+            header = ring.read(pos, 1)[0]
+            size = packet_dwords(header, ring.read(pos + 1, min(3, available - 1)))
+            if size is None:
+                raise QueueHang(f"SDMA queue {self.queue.queue_id}: unknown packet op {header & 0xFF} "
+                                f"at ring byte {self.rptr:#x}")
+            if size > available:
+                return  # the rest of the packet has not been submitted yet
+            self.execute(ring.read(pos, size), depth=0)
+            self.rptr += size * 4
+            self.page_table.write_u64(self.queue.read_pointer_address, self.rptr)
+
+    def execute_stream(self, dwords: list[int], depth: int) -> None:
+        pos = 0
+        while pos < len(dwords):
+            size = packet_dwords(dwords[pos], dwords[pos + 1:pos + 4])
+            if size is None or pos + size > len(dwords):
+                raise QueueHang(f"SDMA queue {self.queue.queue_id}: bad packet in indirect buffer")
+            self.execute(dwords[pos:pos + size], depth)
+            pos += size
+
+    def execute(self, dw: list[int], depth: int) -> None:
+        self.check_preempted()
+        header = dw[0]
+        op, sub = header & 0xFF, (header >> 8) & 0xFF
+        pt = self.page_table
+        if op in (OP_NOP, OP_GCR_REQ):
+            return
+        if op == OP_COPY:
+            if sub != SUB_COPY_LINEAR:
+                raise QueueHang(f"SDMA queue {self.queue.queue_id}: COPY sub-op {sub} is not supported")
+            count = (dw[1] & 0x3FFFFFFF) + 1
+            src = dw[3] | dw[4] << 32
+            dst = dw[5] | dw[6] << 32
+            self.copy(dst, src, count)
+        elif op == OP_WRITE:
+            dst = dw[1] | dw[2] << 32
+            data = b"".join(x.to_bytes(4, "little") for x in dw[4:])
+            pt.write_bytes(dst & ~3, data)
+            self.wrote_memory()
+        elif op == OP_INDIRECT:
+            if depth:
+                raise QueueHang(f"SDMA queue {self.queue.queue_id}: indirect buffer inside an indirect buffer")
+            base = dw[1] | dw[2] << 32
+            size = dw[3] & 0xFFFFF
+            self.execute_stream(read_dwords(pt, base & ~3, size), depth + 1)
+        elif op == OP_FENCE:
+            pt.write_u32((dw[1] | dw[2] << 32) & ~3, dw[3])
+            self.wrote_memory()
+        elif op == OP_TRAP:
+            self.raise_interrupt(dw[1] & 0x0FFFFFFF)
+        elif op == OP_POLL_REGMEM:
+            self.poll(header, dw)
+        elif op == OP_CONST_FILL:
+            dst = dw[1] | dw[2] << 32
+            count = (dw[4] & 0x3FFFFFFF) + 1
+            unit = 1 << ((header >> 30) & 3)
+            pattern = (dw[3] | dw[3] << 32).to_bytes(8, "little")[:unit]
+            pt.fill(dst, count, pattern)
+            self.wrote_memory()
+        elif op == OP_TIMESTAMP:
+            address = (dw[1] & ~7) | dw[2] << 32
+            if sub == SUB_TIMESTAMP_SET:
+                self.timestamp_offset = address - self.device.clock()
+            elif sub in (SUB_TIMESTAMP_GET, SUB_TIMESTAMP_GET_GLOBAL):
+                pt.write_u64(address, self.device.clock() + (self.timestamp_offset if sub == SUB_TIMESTAMP_GET else 0))
+                self.wrote_memory()
+            else:
+                raise QueueHang(f"SDMA queue {self.queue.queue_id}: TIMESTAMP sub-op {sub} is not supported")
+
+    def copy(self, dst: int, src: int, count: int) -> None:
+        # Chunks go backwards when the destination overlaps above the source (memmove).
+        chunks = [(off, min(COPY_CHUNK, count - off)) for off in range(0, count, COPY_CHUNK)]
+        if src < dst < src + count:
+            chunks.reverse()
+        for off, n in chunks:
+            self.check_preempted()
+            self.page_table.copy(dst + off, src + off, n)
+        self.wrote_memory()
+
+    def poll(self, header: int, dw: list[int]) -> None:
+        function = (header >> 28) & 7
+        if not header >> 31:
+            if header & (1 << 26):
+                return  # the HDP flush handshake: the simulator has no HDP cache to flush
+            raise QueueHang(f"SDMA queue {self.queue.queue_id}: POLL_REGMEM on a register; the "
+                            "simulated GPU has no registers to poll")
+        address = (dw[1] | dw[2] << 32) & ~3
+        reference, mask = dw[3], dw[4]
+        interval = dw[5] & 0xFFFF
+        retries = (dw[5] >> 16) & 0xFFF
+
+        def satisfied() -> bool:
+            return compare(function, self.page_table.read_u32(address) & mask, reference)
+
+        deadline = None
+        if retries != POLL_RETRY_FOREVER:
+            deadline = time.monotonic() + (retries + 1) * max(interval, 1) * POLL_INTERVAL_UNIT_S
+        self.wait_until(satisfied, "POLL_REGMEM", deadline)
