@@ -1013,11 +1013,158 @@ _NO_DPP = frozenset({"V_READFIRSTLANE_B32_E32", "V_SWAP_B32_E32", "V_SWAPREL_B32
 
 
 # ---------------------------------------------------------------------------------------------
+# VOPD (dual issue)
+
+def _vopd_half(inst: Inst, op: OpInfo, dst: int, src0_field: str, vsrc1: int) -> str:
+    name = op.amd_name
+    ty = "pk_f16" if "DOT2ACC" in name else "f32" if "F32" in name else "i32"
+    code = inst.fields[src0_field]
+    s0 = src_text(code, ty, 1, inst.literal)
+    d = vgpr(dst)
+    if name == "V_DUAL_MOV_B32":
+        if vsrc1:
+            raise _Reject
+        return _join(op.mnemonic, [d, s0])
+    if name == "V_DUAL_FMAAK_F32":
+        return _join(op.mnemonic, [d, s0, vgpr(vsrc1), f"0x{inst.literal:x}"])
+    if name == "V_DUAL_FMAMK_F32":
+        return _join(op.mnemonic, [d, s0, f"0x{inst.literal:x}", vgpr(vsrc1)])
+    return _join(op.mnemonic, [d, s0, vgpr(vsrc1)])
+
+
+def _p_vopd(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    opy = inst.op_y
+    if opy is None or op.opcode > 15 or opy.amd_name in _NOT_VOPD or op.amd_name in _NOT_VOPD:
+        raise _Reject
+    dsty = (f["vdsty"] << 1) | ((f["vdstx"] & 1) ^ 1)
+    x = _vopd_half(inst, op, f["vdstx"], "srcx0", f["vsrcx1"])
+    y = _vopd_half(inst, opy, dsty, "srcy0", f["vsrcy1"])
+    return f"{x} :: {y}"
+
+
+_NOT_VOPD = frozenset({"V_DUAL_DOT2ACC_F32_BF16"})
+
+
+# ---------------------------------------------------------------------------------------------
+# LDS / GDS
+
+def swizzle_text(imm: int) -> str:
+    if imm & 0x8000:
+        if imm & 0x7F00:
+            return str(imm)
+        return "swizzle(QUAD_PERM," + ",".join(str((imm >> (2 * i)) & 3) for i in range(4)) + ")"
+    and_mask, or_mask, xor_mask = imm & 0x1F, (imm >> 5) & 0x1F, (imm >> 10) & 0x1F
+    if and_mask == 0x1F and or_mask == 0 and xor_mask and xor_mask & (xor_mask - 1) == 0:
+        return f"swizzle(SWAP,{xor_mask})"
+    if and_mask == 0x1F and or_mask == 0 and xor_mask and (xor_mask + 1) & xor_mask == 0:
+        return f"swizzle(REVERSE,{xor_mask + 1})"
+    group = 0x1F - and_mask + 1
+    if group > 1 and group & (group - 1) == 0 and or_mask < group and xor_mask == 0:
+        return f"swizzle(BROADCAST,{group},{or_mask})"
+    bits = ""
+    for b in range(4, -1, -1):
+        m = 1 << b
+        if and_mask & m and not or_mask & m:
+            bits += "i" if xor_mask & m else "p"
+        else:
+            bits += str(((or_mask ^ xor_mask) >> b) & 1)
+    return f'swizzle(BITMASK_PERM,"{bits}")'
+
+
+def _p_ds(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    name = op.amd_name
+    if ("GWS" in name or "GS_REG" in name or name == "DS_ORDERED_COUNT") and not f["gds"]:
+        raise _Reject
+    if name == "DS_NOP" and (f["gds"] or f["offset0"] or f["offset1"]):
+        raise _Reject
+    if f["gds"] and name in ("DS_BVH_STACK_RTN_B32", "DS_PERMUTE_B32", "DS_BPERMUTE_B32"):
+        raise _Reject
+    args = []
+    for fl in ("vdst", "addr", "data0", "data1"):
+        o = op.operands.get(fl)
+        if o is None:
+            if f[fl]:
+                raise _Reject
+            continue
+        args.append(vgpr(f[fl], o.regs))
+    mods = []
+    if "2ADDR" in name:
+        if f["offset0"]:
+            mods.append(f"offset0:{f['offset0']}")
+        if f["offset1"]:
+            mods.append(f"offset1:{f['offset1']}")
+    else:
+        offset = f["offset1"] << 8 | f["offset0"]
+        if offset:
+            mods.append(f"offset:{swizzle_text(offset)}" if name == "DS_SWIZZLE_B32" else f"offset:{offset}")
+    if f["gds"]:
+        mods.append("gds")
+    return _join(op.mnemonic, args, mods)
+
+
+# ---------------------------------------------------------------------------------------------
+# FLAT / GLOBAL / SCRATCH
+
+def _cache_mods(f: dict) -> list[str]:
+    return [m for m in ("glc", "slc", "dlc") if f.get(m)]
+
+
+def _p_flat(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    name = op.amd_name
+    seg = inst.base
+    if not name.startswith(seg) or name in ("FLAT_ATOMIC_CSUB_U32",) or "_LOAD_LDS_" in name:
+        raise _Reject
+    if seg != "SCRATCH" and f["sve"]:
+        raise _Reject
+    atomic = "_ATOMIC_" in name
+    returns = "vdst" in op.operands and (not atomic or f["glc"])
+    args = []
+    if returns:
+        n = op.operands["vdst"].regs
+        if "CMPSWAP" in name:
+            n = op.operands["data"].regs // 2
+        args.append(vgpr(f["vdst"], n))
+    addtid = "ADDTID" in name
+    if seg == "FLAT":
+        if f["saddr"] != opd.NULL:
+            raise _Reject
+        args.append(vgpr(f["addr"], 2))
+    elif seg == "GLOBAL":
+        if addtid:
+            pass
+        elif f["saddr"] == opd.NULL:
+            args.append(vgpr(f["addr"], 2))
+        else:
+            args.append(vgpr(f["addr"]))
+    else:
+        args.append(vgpr(f["addr"]) if f["sve"] else "off")
+    if "data" in op.operands:
+        args.append(vgpr(f["data"], op.operands["data"].regs))
+    if seg != "FLAT":
+        saddr = f["saddr"]
+        if saddr == opd.NULL:
+            args.append("off")
+        elif seg == "SCRATCH" and saddr == opd.EXEC_HI:
+            args.append("exec_hi" + _LO128_NOTE.format("SReg_32_XEXEC_HI"))
+        else:
+            args.append(_sdst(saddr, 2 if seg == "GLOBAL" else 1))
+    mods = []
+    offset = f["offset"] if seg == "FLAT" else _sext(f["offset"], 13)
+    if offset:
+        mods.append(f"offset:{offset}")
+    return _join(op.mnemonic, args, mods + _cache_mods(f))
+
+
+# ---------------------------------------------------------------------------------------------
 # Dispatch
 
 _PRINTERS = {
     "SOP1": _p_sop1, "SOP2": _p_sop2, "SOPC": _p_sopc, "SOPK": _p_sopk, "SOPP": _p_sopp, "SMEM": _p_smem,
     "VOP1": _p_vop1, "VOP2": _p_vop2, "VOPC": _p_vopc, "VOP3": _p_vop3, "VOP3SD": _p_vop3, "VOP3P": _p_vop3p,
+    "VOPD": _p_vopd, "DS": _p_ds, "FLAT": _p_flat, "GLOBAL": _p_flat, "SCRATCH": _p_flat,
 }
 
 
