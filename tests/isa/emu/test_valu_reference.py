@@ -281,3 +281,10 @@ def check(got, ref, *srcs, fmt=hex):
             if len(bad) >= 5:
                 break
     assert not bad, f"mismatches (inputs, got, want): {bad}"
+
+
+def test_check_reports_mismatches():
+    a = np.arange(10, dtype=np.uint32)
+    check(a + np.uint32(1), lambda x: x + 1, a)
+    with pytest.raises(AssertionError, match="mismatches"):
+        check(a + np.uint32(1), lambda x: x + 1 if x != 7 else 0, a)
