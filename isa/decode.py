@@ -7,7 +7,7 @@ never raises on bad bytes: a word that is no instruction gives an Inst with op N
 from dataclasses import dataclass, field
 
 from isa import operands as opd
-from isa.tables import Format, OpInfo, identify, opcode_space, table
+from isa.tables import Field, Format, OpInfo, identify, opcode_space, table
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,14 @@ class Inst:
 _SRC_FIELDS = {"VOP1": ("src0",), "VOP2": ("src0",), "VOPC": ("src0",),
                "VOP3": ("src0", "src1", "src2", "vdst"), "VOP3SD": ("src0", "src1", "src2"),
                "VOP3P": ("src0", "src1", "src2"), "VOPD": ("srcx0", "srcy0"),
-               "SOP1": ("ssrc0",), "SOP2": ("ssrc0", "ssrc1"), "SOPC": ("ssrc0", "ssrc1")}
+               "SOP1": ("ssrc0",), "SOP2": ("ssrc0", "ssrc1"), "SOPC": ("ssrc0", "ssrc1"),
+               "MUBUF": ("soffset",), "MTBUF": ("soffset",)}
 _DPP_BASES = ("VOP1", "VOP2", "VOPC", "VOP3", "VOP3SD", "VOP3P")
 
 
 def _reads(op: OpInfo, fld: str, base: str) -> bool:
     """Whether the op reads a source field (so that the literal code there means a literal)."""
-    if base in ("SOP2", "SOPC"):
+    if base in ("SOP2", "SOPC", "MUBUF", "MTBUF"):
         return True
     if fld == "vdst":      # a VOPC e64 destination holding the literal code reads a literal
         return base == "VOP3" and op.amd_name.startswith("V_CMP_")
@@ -49,6 +50,21 @@ def _reads(op: OpInfo, fld: str, base: str) -> bool:
     if o is None and fld == "src0" and base in ("VOP3", "VOP3SD", "VOP3P"):
         o = op.operands.get("vsrc0")     # the table names some VOP3 forms' first source vsrc0
     return o is not None and o.kind != "SENDMSG_RTN"
+
+
+_LIT_VARIANTS: dict[str, Format] = {}
+
+
+def _with_literal(fmt: Format) -> Format:
+    """A format followed by a 32-bit literal dword, for formats the table has no _LIT variant of
+    (buffer instructions whose soffset holds the literal code)."""
+    lit = _LIT_VARIANTS.get(fmt.name)
+    if lit is None:
+        fields = dict(fmt.fields)
+        fields["literal"] = Field("literal", fmt.bits, fmt.bits + 31)
+        lit = Format(fmt.name + "_LIT", fields, dict(fmt.fixed), fmt.bits + 32, fmt.ops)
+        _LIT_VARIANTS[fmt.name] = lit
+    return lit
 
 
 def _u32(data: bytes, offset: int) -> int:
@@ -107,7 +123,8 @@ def decode(data: bytes, offset: int = 0) -> Inst:
             suffix = "_DPP16"
         elif src0 in (opd.DPP8, opd.DPP8_FI):
             suffix = "_DPP8"
-    final = formats.get(name + suffix) or formats.get(base + suffix) or fmt
+    final = formats.get(name + suffix) or formats.get(base + suffix) or (
+        _with_literal(fmt) if suffix == "_LIT" else fmt)
     size = final.size
     if offset + size > len(data):
         return _invalid(data, offset)

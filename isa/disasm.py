@@ -1159,12 +1159,87 @@ def _p_flat(inst: Inst, op: OpInfo) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Buffer memory (MUBUF / MTBUF)
+
+_BUF_FMT = ["INVALID", "8_UNORM", "8_SNORM", "8_USCALED", "8_SSCALED", "8_UINT", "8_SINT", "16_UNORM", "16_SNORM",
+            "16_USCALED", "16_SSCALED", "16_UINT", "16_SINT", "16_FLOAT", "8_8_UNORM", "8_8_SNORM",
+            "8_8_USCALED", "8_8_SSCALED", "8_8_UINT", "8_8_SINT", "32_UINT", "32_SINT", "32_FLOAT",
+            "16_16_UNORM", "16_16_SNORM", "16_16_USCALED", "16_16_SSCALED", "16_16_UINT", "16_16_SINT",
+            "16_16_FLOAT", "10_11_11_FLOAT", "11_11_10_FLOAT", "10_10_10_2_UNORM", "10_10_10_2_SNORM",
+            "10_10_10_2_UINT", "10_10_10_2_SINT", "2_10_10_10_UNORM", "2_10_10_10_SNORM", "2_10_10_10_USCALED",
+            "2_10_10_10_SSCALED", "2_10_10_10_UINT", "2_10_10_10_SINT", "8_8_8_8_UNORM", "8_8_8_8_SNORM",
+            "8_8_8_8_USCALED", "8_8_8_8_SSCALED", "8_8_8_8_UINT", "8_8_8_8_SINT", "32_32_UINT", "32_32_SINT",
+            "32_32_FLOAT", "16_16_16_16_UNORM", "16_16_16_16_SNORM", "16_16_16_16_USCALED",
+            "16_16_16_16_SSCALED", "16_16_16_16_UINT", "16_16_16_16_SINT", "16_16_16_16_FLOAT", "32_32_32_UINT",
+            "32_32_32_SINT", "32_32_32_FLOAT", "32_32_32_32_UINT", "32_32_32_32_SINT", "32_32_32_32_FLOAT"]
+BUF_FMT_NAMES = {i: f"BUF_FMT_{n}" for i, n in enumerate(_BUF_FMT)}
+_BUF_FMT_DEFAULT = 1
+
+
+def _soffset(code: int, literal: int | None) -> str:
+    if is_const(code):
+        return const_text(code, "i32", literal)
+    text = src_text(code, "i32", 1, None)
+    if code == opd.LDS_DIRECT:
+        text += _LO128_NOTE.format("SReg_32")
+    return text
+
+
+def _p_buf(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    name = op.amd_name
+    if name in ("BUFFER_GL0_INV", "BUFFER_GL1_INV"):
+        if any(v for k, v in f.items() if k not in ("op", "encoding")):
+            raise _Reject
+        return op.mnemonic
+    atomic = "_ATOMIC_" in name
+    args = []
+    lds = "_LOAD_LDS_" in name
+    if f["tfe"] and (atomic or lds or inst.base == "MTBUF"):
+        raise _Reject
+    if not lds:
+        o = op.operands.get("vdata")
+        n = o.regs if o is not None else 1
+        if atomic and "CMPSWAP" in name and not f["glc"]:
+            pass
+        if f["tfe"]:
+            n += 1
+        args.append(vgpr(f["vdata"], n))
+    if f["idxen"] and f["offen"]:
+        args.append(vgpr(f["vaddr"], 2))
+    elif f["idxen"] or f["offen"]:
+        args.append(vgpr(f["vaddr"]))
+    else:
+        args.append("off")
+    rsrc = sreg(f["srsrc"] << 2, 4)
+    if rsrc is None:
+        raise _Reject
+    args.append(rsrc)
+    args.append(_soffset(f["soffset"], inst.literal))
+    mods = []
+    if inst.base == "MTBUF" and f["format"] != _BUF_FMT_DEFAULT:
+        fmt = f["format"]
+        mods.append(f"format:[{BUF_FMT_NAMES[fmt]}]" if fmt in BUF_FMT_NAMES else f"format:{fmt}")
+    if f["idxen"]:
+        mods.append("idxen")
+    if f["offen"]:
+        mods.append("offen")
+    if f["offset"]:
+        mods.append(f"offset:{f['offset']}")
+    mods += _cache_mods(f)
+    if f["tfe"]:
+        mods.append("tfe")
+    return _join(op.mnemonic, args, mods)
+
+
+# ---------------------------------------------------------------------------------------------
 # Dispatch
 
 _PRINTERS = {
     "SOP1": _p_sop1, "SOP2": _p_sop2, "SOPC": _p_sopc, "SOPK": _p_sopk, "SOPP": _p_sopp, "SMEM": _p_smem,
     "VOP1": _p_vop1, "VOP2": _p_vop2, "VOPC": _p_vopc, "VOP3": _p_vop3, "VOP3SD": _p_vop3, "VOP3P": _p_vop3p,
     "VOPD": _p_vopd, "DS": _p_ds, "FLAT": _p_flat, "GLOBAL": _p_flat, "SCRATCH": _p_flat,
+    "MUBUF": _p_buf, "MTBUF": _p_buf,
 }
 
 
