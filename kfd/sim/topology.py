@@ -17,6 +17,13 @@ from kfd.topology import Topology, read_topology, write_topology_tree
 from kfd.topology_presets import gfx1100_system
 
 
+def _scratch_dir() -> str | None:
+    """A memory-backed directory for the tree when the machine has one (sysfs is in memory too;
+    writing hundreds of small files to disk would make every driver start slow)."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def host_memory_bytes() -> int:
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
@@ -25,7 +32,7 @@ class SimSysfs:
     """A topology tree for `num_gpus` RX 7900 XTX GPUs and a CPU node, on disk until close()."""
 
     def __init__(self, num_gpus: int, peer_links: str = "p2p"):
-        self.root = Path(tempfile.mkdtemp(prefix="amdrt-sim-kfd-"))
+        self.root = Path(tempfile.mkdtemp(prefix="amdrt-sim-kfd-", dir=_scratch_dir()))
         try:
             model = gfx1100_system(num_gpus, peer_links=peer_links, cpu_cores=os.cpu_count() or 1,
                                    memory_bytes=host_memory_bytes())
