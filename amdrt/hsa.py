@@ -1,0 +1,182 @@
+"""HSA and ROCr memory layouts the command processor reads and writes: AQL packets,
+amd_signal_t and amd_queue_t (hsa.h, amd_hsa_signal.h, amd_hsa_queue.h).
+
+Each layout is a ctypes struct defined once; tests check sizes and offsets against the headers'
+documented values.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+u8 = ctypes.c_uint8
+u16 = ctypes.c_uint16
+u32 = ctypes.c_uint32
+u64 = ctypes.c_uint64
+i64 = ctypes.c_int64
+
+AQL_PACKET_SIZE = 64
+
+# hsa_packet_type_t
+PACKET_TYPE_VENDOR_SPECIFIC = 0
+PACKET_TYPE_INVALID = 1
+PACKET_TYPE_KERNEL_DISPATCH = 2
+PACKET_TYPE_BARRIER_AND = 3
+PACKET_TYPE_AGENT_DISPATCH = 4
+PACKET_TYPE_BARRIER_OR = 5
+
+# hsa_packet_header_t bit positions
+HEADER_TYPE_SHIFT = 0
+HEADER_BARRIER_SHIFT = 8
+HEADER_ACQUIRE_FENCE_SHIFT = 9
+HEADER_RELEASE_FENCE_SHIFT = 11
+
+# hsa_fence_scope_t
+FENCE_SCOPE_NONE = 0
+FENCE_SCOPE_AGENT = 1
+FENCE_SCOPE_SYSTEM = 2
+
+# hsa_kernel_dispatch_packet_setup: number of grid dimensions in bits 1:0
+SETUP_DIMENSIONS_SHIFT = 0
+
+# amd_signal_kind_t
+SIGNAL_KIND_INVALID = 0
+SIGNAL_KIND_USER = 1
+SIGNAL_KIND_DOORBELL = -1
+SIGNAL_KIND_LEGACY_DOORBELL = -2
+
+# amd_queue_properties_t
+QUEUE_PROPERTIES_ENABLE_TRAP_HANDLER = 1 << 0
+QUEUE_PROPERTIES_IS_PTR64 = 1 << 1
+QUEUE_PROPERTIES_ENABLE_TRAP_HANDLER_DEBUG_SGPRS = 1 << 2
+QUEUE_PROPERTIES_ENABLE_PROFILING = 1 << 3
+QUEUE_PROPERTIES_USE_SCRATCH_ONCE = 1 << 4
+
+# hsa_queue_type_t and hsa_queue_feature_t
+QUEUE_TYPE_MULTI = 0
+QUEUE_FEATURE_KERNEL_DISPATCH = 1
+
+
+def header(packet_type: int, *, barrier: bool = True, acquire: int = FENCE_SCOPE_SYSTEM,
+           release: int = FENCE_SCOPE_SYSTEM) -> int:
+    """The 16-bit AQL packet header."""
+    return (packet_type << HEADER_TYPE_SHIFT | int(barrier) << HEADER_BARRIER_SHIFT
+            | acquire << HEADER_ACQUIRE_FENCE_SHIFT | release << HEADER_RELEASE_FENCE_SHIFT)
+
+
+class KernelDispatchPacket(ctypes.Structure):
+    """hsa_kernel_dispatch_packet_t. Grid sizes count work-items, not workgroups."""
+
+    _fields_ = [
+        ("header", u16),
+        ("setup", u16),
+        ("workgroup_size_x", u16),
+        ("workgroup_size_y", u16),
+        ("workgroup_size_z", u16),
+        ("reserved0", u16),
+        ("grid_size_x", u32),
+        ("grid_size_y", u32),
+        ("grid_size_z", u32),
+        ("private_segment_size", u32),
+        ("group_segment_size", u32),
+        ("kernel_object", u64),
+        ("kernarg_address", u64),
+        ("reserved2", u64),
+        ("completion_signal", u64),
+    ]
+
+
+class BarrierPacket(ctypes.Structure):
+    """hsa_barrier_and_packet_t / hsa_barrier_or_packet_t (same layout). AND waits until every
+    nonzero dep_signal has value 0; OR until any of them has."""
+
+    _fields_ = [
+        ("header", u16),
+        ("reserved0", u16),
+        ("reserved1", u32),
+        ("dep_signal", u64 * 5),
+        ("reserved2", u64),
+        ("completion_signal", u64),
+    ]
+
+
+BARRIER_MAX_DEPS = 5
+
+
+class AmdSignal(ctypes.Structure):
+    """amd_signal_t: 64 bytes, 64-byte aligned; an hsa_signal_t handle is its address. The CP
+    decrements `value` on completion, then writes event_id to the event mailbox and raises the
+    interrupt that sets that KFD event; with profiling on it stores start/end timestamps."""
+
+    _fields_ = [
+        ("kind", i64),
+        ("value", i64),
+        ("event_mailbox_ptr", u64),
+        ("event_id", u32),
+        ("reserved1", u32),
+        ("start_ts", u64),
+        ("end_ts", u64),
+        ("queue_ptr", u64),
+        ("reserved3", u32 * 2),
+    ]
+
+
+SIGNAL_SIZE = 64
+
+
+class HsaQueue(ctypes.Structure):
+    """hsa_queue_t, the public head of amd_queue_t."""
+
+    _fields_ = [
+        ("type", u32),
+        ("features", u32),
+        ("base_address", u64),
+        ("doorbell_signal", u64),
+        ("size", u32),
+        ("reserved1", u32),
+        ("id", u64),
+    ]
+
+
+class AmdQueue(ctypes.Structure):
+    """amd_queue_t (256 bytes, 64-byte aligned). The CP polls write_dispatch_id and reports its
+    progress in read_dispatch_id; scratch fields describe the queue's private segment memory."""
+
+    _fields_ = [
+        ("hsa_queue", HsaQueue),
+        ("caps", u32),
+        ("reserved1", u32 * 3),
+        ("write_dispatch_id", u64),
+        ("group_segment_aperture_base_hi", u32),
+        ("private_segment_aperture_base_hi", u32),
+        ("max_cu_id", u32),
+        ("max_wave_id", u32),
+        ("max_legacy_doorbell_dispatch_id_plus_1", u64),
+        ("legacy_doorbell_lock", u32),
+        ("reserved2", u32 * 9),
+        ("read_dispatch_id", u64),
+        ("read_dispatch_id_field_base_byte_offset", u32),
+        ("compute_tmpring_size", u32),
+        ("scratch_resource_descriptor", u32 * 4),
+        ("scratch_backing_memory_location", u64),
+        ("scratch_backing_memory_byte_size", u64),
+        ("scratch_wave64_lane_byte_size", u32),
+        ("queue_properties", u32),
+        ("scratch_max_use_index", u64),
+        ("queue_inactive_signal", u64),
+        ("reserved4", u32 * 14),
+    ]
+
+
+AMD_QUEUE_SIZE = 256
+
+for _struct, _size in ((KernelDispatchPacket, AQL_PACKET_SIZE), (BarrierPacket, AQL_PACKET_SIZE),
+                       (AmdSignal, SIGNAL_SIZE), (AmdQueue, AMD_QUEUE_SIZE), (HsaQueue, 40)):
+    if ctypes.sizeof(_struct) != _size:
+        raise AssertionError(f"{_struct.__name__} is {ctypes.sizeof(_struct)} bytes, not {_size}")
+
+WRITE_DISPATCH_ID_OFFSET = AmdQueue.write_dispatch_id.offset
+READ_DISPATCH_ID_OFFSET = AmdQueue.read_dispatch_id.offset
+
+# gfx11 command processors stamp signals with the 100 MHz GPU reference clock.
+GFX11_TIMESTAMP_HZ = 100_000_000
