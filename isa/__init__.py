@@ -1,3 +1,4 @@
 """isa: RDNA3 (gfx11) instruction tables, assembler, disassembler, code objects and emulator."""
 
 from isa.errors import AsmError, CodeObjectError, IsaError
+from isa.disasm import disassemble, disassemble_inst, disassemble_lines  # noqa: E402,F401

@@ -8,6 +8,7 @@ import amdrt
 
 # Subcommand name -> module in amdrt.cli that defines add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = {
+    "disasm": ("disasm", "disassemble RDNA3 machine code (raw bytes or an ELF code object) like llvm-objdump -d"),
 }
 
 

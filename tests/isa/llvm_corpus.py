@@ -35,7 +35,7 @@ from isa import operands as opd
 from isa.tables import _DATA as TABLE_PATH
 from isa.tables import Format, OpInfo, table
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 6
 LLVM_MC = "llvm-mc-19"
 MC_ARGS = ("-triple=amdgcn-amd-amdhsa", "-mcpu=gfx1100", "--disassemble", "-show-encoding")
 
@@ -159,9 +159,17 @@ def _ops(space: str) -> list[OpInfo]:
     return sorted(table().spaces[space].values(), key=lambda o: o.opcode)
 
 
+def _salu_float(op: OpInfo) -> bool:
+    """The scalar float ops of the table (RDNA3.5 additions that gfx1100 lacks)."""
+    return op.space in ("SOP1", "SOP2", "SOPC") and ("_F32" in op.amd_name or "_F16" in op.amd_name)
+
+
 def _pick(rng: random.Random, space: str, pred=None) -> OpInfo:
     ops = [o for o in _ops(space) if pred is None or pred(o)]
-    return rng.choice(ops)
+    op = rng.choice(ops)
+    if _salu_float(op) and rng.random() < 0.85:      # keep most of the corpus on gfx1100's ops
+        op = rng.choice(ops)
+    return op
 
 
 def _with_literal(fmt_name: str, w: _Word, rng: random.Random, fields: tuple[str, ...]) -> _Word:
@@ -356,11 +364,12 @@ def gen_vop3(rng):
     w.set("op", op.opcode)
     w.set("vdst", _vgpr(rng) if rng.random() < 0.8 else _scalar(rng))
     _vop3_sources(rng, w, op)
-    w.set("abs", _small_bits(rng, 3))
-    w.set("neg", _small_bits(rng, 3))
+    fp = any(o.dtype in ("NUM_F16", "NUM_F32", "NUM_F64") for o in op.operands.values())
+    w.set("abs", _small_bits(rng, 3, 0.6 if fp else 0.9))
+    w.set("neg", _small_bits(rng, 3, 0.6 if fp else 0.9))
     w.set("opsel", _small_bits(rng, 4, 0.7))
     w.set("clmp", 1 if rng.random() < 0.2 else 0)
-    w.set("omod", _small_bits(rng, 2, 0.8))
+    w.set("omod", _small_bits(rng, 2, 0.8 if fp else 0.95))
     return _with_literal("VOP3", w, rng, ("src0", "src1", "src2")).bytes()
 
 
