@@ -319,9 +319,9 @@ def fma_narrow(a, b, c, fmt: Fmt, scale_exp: int = 0) -> np.ndarray:
     return fix_nan(f64_to_bits(s, fmt), [a, b, c], fmt)
 
 
-def _fma64_exact(a: float, b: float, c: float) -> float:
-    """Correctly rounded a*b+c of finite floats by rational arithmetic."""
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
+def _fma64_exact(a: float, b: float, c: float, scale_exp: int = 0) -> float:
+    """Correctly rounded (a*b+c) * 2**scale_exp of finite floats by rational arithmetic."""
+    exact = (Fraction(a) * Fraction(b) + Fraction(c)) * Fraction(2) ** scale_exp
     if exact == 0:
         prod_zero = a == 0 or b == 0
         prod_neg = (np.copysign(1.0, a) * np.copysign(1.0, b)) < 0
@@ -367,6 +367,25 @@ def fma64(a_bits, b_bits, c_bits) -> np.ndarray:
 
 def fma(a, b, c, fmt: Fmt) -> np.ndarray:
     return fma64(a, b, c) if fmt is F64 else fma_narrow(a, b, c, fmt)
+
+
+def fma64_scaled(a_bits, b_bits, c_bits, scale_exp: int) -> np.ndarray:
+    """(a*b+c) * 2**scale_exp on f64 bits with one rounding: the operands a and c are scaled
+    exactly where that stays exact, the rest take the rational path."""
+    a_bits, b_bits, c_bits = np.broadcast_arrays(u64(a_bits), u64(b_bits), u64(c_bits))
+    a, b, c = f64(a_bits), f64(b_bits), f64(c_bits)
+    k = 2.0 ** scale_exp
+    with np.errstate(all="ignore"):
+        xs, zs = a * k, c * k
+        exact = (xs / k == a) & (zs / k == c) & np.isfinite(xs) & np.isfinite(zs)
+    special = ~(np.isfinite(a) & np.isfinite(b) & np.isfinite(c))
+    out = f64(fma64(bits64(np.where(exact, xs, a)), b_bits, bits64(np.where(exact, zs, c)))).copy()
+    slow = ~exact & ~special
+    if slow.any():
+        idx = np.nonzero(slow)
+        out[idx] = [_fma64_exact(float(x), float(y), float(z), scale_exp)
+                    for x, y, z in zip(a[idx], b[idx], c[idx])]
+    return fix_nan(bits64(out), [a_bits, b_bits, c_bits], F64)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1076,24 +1076,28 @@ def _fma_dx9_zero_f32(a, b, c, clamp=False):
 
 
 def _div_fmas(fmt):
-    scale = 32 if fmt is F32 else 64
+    """fma(a, b, c), and where VCC is set, the exact result scaled by 2**64 (f32) or 2**128 (f64)
+    before the one rounding: up when the unscaled result is at least 1.0 in magnitude (the
+    denominator was scaled up by v_div_scale), down otherwise (the numerator was scaled up). AMD's
+    pseudocode writes a fixed 2**32 / 2**64, which does not undo v_div_scale's 2**64 / 2**128; the
+    direction-dependent scale is what makes the compilers' division sequence correctly rounded."""
+    scale = 64 if fmt is F32 else 128
 
     def fn(a, b, c, vcc, clamp=False):
+        a, b, c = (np.broadcast_to(np.asarray(x, fmt.utype), _shape(a, b, c, vcc)) for x in (a, b, c))
         vcc = np.asarray(vcc, bool)
         plain = fp.fma(a, b, c, fmt)
         if not vcc.any():
             return plain
+        up = ~fp.is_nan(plain, fmt) & ((plain & fmt.abs_mask) >= fmt.utype(fmt.bias << fmt.mant))
         if fmt is F32:
-            scaled = fp.fma_narrow(a, b, c, F32, scale)
+            scaled = np.where(up, fp.fma_narrow(a, b, c, F32, scale), fp.fma_narrow(a, b, c, F32, -scale))
         else:
-            # 2**64 * (a*b + c) with one rounding: scale a and c exactly where that stays finite
-            x, z = fp.f64(a), fp.f64(c)
-            with np.errstate(over="ignore"):
-                xs, zs = x * 2.0 ** 64, z * 2.0 ** 64
-            ok = (np.isfinite(xs) | ~np.isfinite(x)) & (np.isfinite(zs) | ~np.isfinite(z))
-            scaled = np.where(ok, fp.fma64(fp.bits64(xs), b, fp.bits64(zs)),
-                              fp.ldexp(plain, np.full(np.shape(plain), 64), F64))
-            scaled = np.where(fp.is_nan(plain, F64), plain, scaled)
+            idx = np.nonzero(vcc)
+            scaled = plain.copy()
+            u = up[idx]
+            scaled[idx] = np.where(u, fp.fma64_scaled(a[idx], b[idx], c[idx], scale),
+                                   fp.fma64_scaled(a[idx], b[idx], c[idx], -scale))
         return np.where(vcc, scaled, plain).astype(fmt.utype)
     return fn
 
