@@ -81,6 +81,66 @@ def _invalid(data: bytes, offset: int) -> Inst:
     return Inst(fmt, "", None, {}, 4, None, None, word)
 
 
+def _extractor(fmt: Format) -> tuple[tuple[str, int, int], ...]:
+    """(field, low bit, mask) for each field of a format, cached per format."""
+    ex = _EXTRACTORS.get(fmt.name)
+    if ex is None:
+        ex = tuple((name, f.lo, f.mask) for name, f in fmt.fields.items())
+        _EXTRACTORS[fmt.name] = ex
+    return ex
+
+
+_EXTRACTORS: dict[str, tuple] = {}
+
+
+def _fields(fmt: Format, raw: int) -> dict[str, int]:
+    return {name: (raw >> lo) & mask for name, lo, mask in _extractor(fmt)}
+
+
+class _Plan:
+    """What decoding needs to know about one (base format, opcode): worked out once."""
+    __slots__ = ("op", "base", "name", "fmt", "used", "inherent_lit", "dpp_src0")
+
+    def __init__(self, base: str, op: OpInfo):
+        formats = table().formats
+        if op.space == "VOP3SD":
+            base = "VOP3SD"
+        fmt = formats[base]
+        name = base
+        plain_ops = fmt.ops
+        if (sdst := formats.get(base + "_SDST")) is not None and op.amd_name in sdst.ops:
+            name = sdst.name
+            plain_ops = sdst.ops
+        lit = formats.get(base + "_LIT")
+        self.op, self.base, self.name, self.fmt = op, base, name, fmt
+        self.used = tuple((fmt.fields[f].lo, fmt.fields[f].mask) for f in _SRC_FIELDS.get(base, ())
+                          if _reads(op, f, base))
+        # an op that always carries a literal (fmaak, fmamk, setreg_imm32)
+        self.inherent_lit = bool(lit is not None and op.amd_name in lit.ops and op.amd_name not in plain_ops
+                                 and plain_ops)
+        src0 = fmt.fields.get("src0")
+        self.dpp_src0 = ((src0.lo, src0.mask) if base in _DPP_BASES and src0 is not None and _reads(op, "src0", base)
+                         else None)
+
+    def variant(self, suffix: str) -> Format:
+        formats = table().formats
+        return formats.get(self.name + suffix) or formats.get(self.base + suffix) or (
+            _with_literal(self.fmt) if suffix == "_LIT" else self.fmt)
+
+
+_PLANS: dict[tuple[str, int], _Plan | None] = {}
+
+
+def _plan(base: str, opcode: int) -> _Plan | None:
+    key = (base, opcode)
+    try:
+        return _PLANS[key]
+    except KeyError:
+        op = opcode_space(base, opcode)
+        plan = _PLANS[key] = _Plan(base, op) if op is not None else None
+        return plan
+
+
 def decode(data: bytes, offset: int = 0) -> Inst:
     """Decodes the instruction at `offset` (a multiple of 4 within data)."""
     if offset + 4 > len(data):
@@ -89,8 +149,7 @@ def decode(data: bytes, offset: int = 0) -> Inst:
     base = identify(dword0)
     if base is None:
         return _invalid(data, offset)
-    formats = table().formats
-    fmt = formats[base]
+    fmt = table().formats[base]
     word = dword0
     if fmt.bits > 32:
         if offset + 8 > len(data):
@@ -99,39 +158,26 @@ def decode(data: bytes, offset: int = 0) -> Inst:
     if base == "VOPD":
         return _decode_vopd(data, offset, fmt, word)
     opfield = fmt.fields.get("op")          # EXP has a single op and no op field
-    op = opcode_space(base, opfield.get(word) if opfield is not None else 0)
-    if op is None:
+    plan = _plan(base, (word >> opfield.lo) & opfield.mask if opfield is not None else 0)
+    if plan is None:
         return _invalid(data, offset)
-    if op.space == "VOP3SD":
-        base = "VOP3SD"
-        fmt = formats[base]
-    name = base
-    plain_ops = fmt.ops
-    if (sdst := formats.get(base + "_SDST")) is not None and op.amd_name in sdst.ops:
-        name = sdst.name
-        plain_ops = sdst.ops
     suffix = ""
-    used = [f for f in _SRC_FIELDS.get(base, ()) if _reads(op, f, base)]
-    lit = formats.get(base + "_LIT")
-    if lit is not None and op.amd_name in lit.ops and op.amd_name not in plain_ops and plain_ops:
-        suffix = "_LIT"      # an op that always carries a literal (fmaak, fmamk, setreg_imm32)
-    elif any(fmt.fields[f].get(word) == opd.LITERAL for f in used):
+    if plan.inherent_lit or any((word >> lo) & mask == opd.LITERAL for lo, mask in plan.used):
         suffix = "_LIT"
-    elif base in _DPP_BASES and "src0" in fmt.fields and _reads(op, "src0", base):
-        src0 = fmt.fields["src0"].get(word)
+    elif plan.dpp_src0 is not None:
+        src0 = (word >> plan.dpp_src0[0]) & plan.dpp_src0[1]
         if src0 == opd.DPP16:
             suffix = "_DPP16"
-        elif src0 in (opd.DPP8, opd.DPP8_FI):
+        elif src0 == opd.DPP8 or src0 == opd.DPP8_FI:
             suffix = "_DPP8"
-    final = formats.get(name + suffix) or formats.get(base + suffix) or (
-        _with_literal(fmt) if suffix == "_LIT" else fmt)
+    final = plan.variant(suffix) if suffix else plan.fmt if plan.name == plan.base else plan.variant("")
     size = final.size
     if offset + size > len(data):
         return _invalid(data, offset)
     raw = int.from_bytes(data[offset:offset + size], "little")
-    values = {f: fd.get(raw) for f, fd in final.fields.items()}
+    values = _fields(final, raw)
     literal = values.get("literal") if suffix == "_LIT" else None
-    return Inst(final, base, op, values, size, literal, None, raw)
+    return Inst(final, plan.base, plan.op, values, size, literal, None, raw)
 
 
 def _decode_vopd(data: bytes, offset: int, fmt: Format, word: int) -> Inst:
@@ -147,7 +193,7 @@ def _decode_vopd(data: bytes, offset: int, fmt: Format, word: int) -> Inst:
     if offset + final.size > len(data):
         return _invalid(data, offset)
     raw = int.from_bytes(data[offset:offset + final.size], "little")
-    values = {f: fd.get(raw) for f, fd in final.fields.items()}
+    values = _fields(final, raw)
     return Inst(final, "VOPD", opx, values, final.size, values.get("literal"), opy, raw)
 
 
