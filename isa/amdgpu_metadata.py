@@ -1,11 +1,12 @@
 """The `.amdgpu_metadata ... .end_amdgpu_metadata` block of LLVM assembly: YAML text that becomes
 the code object's MessagePack metadata map.
 
-Scalars are typed the way llvm-mc types them, whatever their YAML quoting or tag: an integer if
-LLVM's integer syntax reads it (decimal, 0x, 0b, 0o, leading-0 octal, optional '-'), else a
-boolean (y/n, yes/no, on/off, true/false in lower, Capital or UPPER case), else a number strtod
-reads becomes nil (llvm-mc writes no value for floating point), else a string. An empty value is
-an empty list. The result is checked against the metadata schema.
+Scalars are typed the way llvm-mc types them. Untagged scalars (quoted or not, and `!!str`
+ones) become an integer if LLVM's integer syntax reads them (decimal, 0x, 0b, 0o, leading-0 octal,
+optional '-'), else a boolean (y/n, yes/no, on/off, true/false in lower, Capital or UPPER case),
+else nil if strtod reads a number (llvm-mc writes no value for floating point), else a string.
+The tags `!int`, `!bool`, `!float`, `!nil` and `!str` force a type; other tags give a string.
+An empty plain value is an empty list. The result is checked against the metadata schema.
 """
 
 import re
@@ -29,8 +30,10 @@ _FLOAT = re.compile(
     r"|(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?))")
 
 
-def scalar_value(text: str):
-    """The MessagePack value llvm-mc gives a YAML scalar."""
+_NO_VALUE = object()
+
+
+def _integer(text: str):
     m = _INTEGER.fullmatch(text)
     if m:
         digits, base = next((m[g], b) for g, b in (("hex", 16), ("bin", 2), ("oct", 8), ("oct0", 8), ("dec", 10))
@@ -41,13 +44,45 @@ def scalar_value(text: str):
                 return -value
         elif value < 1 << 64:
             return value
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    if _FLOAT.fullmatch(text):
+    return _NO_VALUE
+
+
+def _boolean(text: str):
+    return True if text in _TRUE else False if text in _FALSE else _NO_VALUE
+
+
+def scalar_value(text: str, tag: str = ""):
+    """The MessagePack value llvm-mc gives a YAML scalar with `tag` ('' when untagged); ValueError
+    when the tag forces a type the text does not have."""
+    if tag == "tag:yaml.org,2002:str":
+        tag = ""
+    if tag in ("", "!int"):
+        value = _integer(text)
+        if value is not _NO_VALUE:
+            return value
+        if tag:
+            raise ValueError("invalid number")
+    if tag == "!nil":
         return None
+    if tag in ("", "!bool"):
+        value = _boolean(text)
+        if value is not _NO_VALUE:
+            return value
+        if tag:
+            raise ValueError("invalid boolean")
+    if tag in ("", "!float"):
+        if _FLOAT.fullmatch(text):
+            return None
+        if tag:
+            raise ValueError("invalid floating point number")
     return text
+
+
+class _Loader(yaml.SafeLoader):
+    """Composes nodes without PyYAML's implicit typing: untagged scalars keep the tag ''."""
+
+    def resolve(self, kind, value, implicit):
+        return ""
 
 
 class _Converter:
@@ -60,9 +95,13 @@ class _Converter:
 
     def convert(self, node):
         if isinstance(node, yaml.ScalarNode):
-            if node.style is None and node.value == "":
+            tag = "" if node.tag in ("", "!") else node.tag
+            if not tag and node.style is None and node.value == "":
                 return []
-            return scalar_value(node.value)
+            try:
+                return scalar_value(node.value, tag)
+            except ValueError as exc:
+                raise self.fail(str(exc), node) from None
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item) for item in node.value]
         if isinstance(node, yaml.MappingNode):
@@ -96,7 +135,7 @@ def _compose(body: str, first_line: int):
 
     converter = _Converter(first_line)
     try:
-        nodes = list(yaml.compose_all(body, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(body, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + 1 + (mark.line if mark else 0)

@@ -96,7 +96,7 @@ def parse_amdhsa_kernel(source: str | Sequence[str], first_line: int = 1,
         try:
             check_directive(directive, value)
         except DirectiveValueError as exc:
-            raise DirectiveError(str(exc), line_no, value_column) from None
+            raise DirectiveError(str(exc), line_no, value_column if exc.at_value else column) from None
         values[directive] = value
         seen_at[directive] = (line_no, value_column)
     if end_line is None:

@@ -1,7 +1,7 @@
 """Absolute integer expressions in assembler directives, with llvm-mc's GNU-style rules.
 
 Values are 64-bit two's complement; comparisons give -1 (true) or 0; `>>` shifts in zeros;
-`&&`/`||` give 1 or 0; `a ! b` is or-not. Operator precedence, lowest first:
+shift counts are taken modulo 64; `&&`/`||` give 1 or 0; `a ! b` is or-not. Operator precedence, lowest first:
 `||`; `&&`; comparisons; `+ -`; `| ^ & !`; `* / % << >>`.
 """
 
@@ -144,12 +144,14 @@ def _apply(op: str, a: int, b: int, column: int) -> int:
     if op in ("/", "%"):
         if b == 0:
             raise ExprError("division by zero in expression", column)
+        if a == -(1 << 63) and b == -1:
+            raise ExprError("division overflows 64 bits", column)
         quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
         return _signed(quotient if op == "/" else a - quotient * b)
     results = {
         "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-        "<<": lambda: (a << b) if 0 <= b < 64 else 0,
-        ">>": lambda: ((a & _MASK) >> b) if 0 <= b < 64 else 0,
+        "<<": lambda: a << (b & 63),
+        ">>": lambda: (a & _MASK) >> (b & 63),
         "|": lambda: a | b, "^": lambda: a ^ b, "&": lambda: a & b, "!": lambda: a | ~b,
         "==": lambda: -int(a == b), "!=": lambda: -int(a != b), "<>": lambda: -int(a != b),
         "<": lambda: -int(a < b), "<=": lambda: -int(a <= b), ">": lambda: -int(a > b),

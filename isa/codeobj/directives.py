@@ -91,11 +91,13 @@ VCC_SGPRS = 2
 
 
 class DirectiveValueError(CodeObjectError):
-    """A directive value that breaks a rule; `directive` names it (None: the block as a whole)."""
+    """A directive value that breaks a rule; `directive` names it (None: the block as a whole);
+    `at_value` tells whether the value (rather than the directive's name) is to blame."""
 
-    def __init__(self, message: str, directive: str | None):
+    def __init__(self, message: str, directive: str | None, at_value: bool = True):
         super().__init__(message)
         self.directive = directive
+        self.at_value = at_value
 
 
 @dataclass(frozen=True)
@@ -123,16 +125,17 @@ class AmdhsaKernel:
 def check_directive(name: str, value: int) -> None:
     """Raise DirectiveValueError if `name` is not a gfx11 directive or `value` is out of its range."""
     if name in NOT_FOR_GFX11:
-        raise DirectiveValueError(f"directive .amdhsa_{name} {NOT_FOR_GFX11[name]}", name)
+        raise DirectiveValueError(f"directive .amdhsa_{name} {NOT_FOR_GFX11[name]}", name, at_value=False)
     spec = DIRECTIVES_BY_NAME.get(name)
     if spec is None:
-        raise DirectiveValueError(f"unknown .amdhsa_kernel directive .amdhsa_{name}", name)
+        raise DirectiveValueError(f"unknown .amdhsa_kernel directive .amdhsa_{name}", name, at_value=False)
     if isinstance(value, bool) or not isinstance(value, int):
         raise DirectiveValueError(f".amdhsa_{name} needs an integer, got {value!r}", name)
     if not 0 <= value < (1 << spec.bits) or (spec.bits == 64 and value >= 1 << 63):
         raise DirectiveValueError(f"value out of range: .amdhsa_{name} {value}", name)
     if name == "reserve_xnack_mask" and value:
-        raise DirectiveValueError(".amdhsa_reserve_xnack_mask does not match target id (gfx11 has no xnack)", name)
+        raise DirectiveValueError(".amdhsa_reserve_xnack_mask does not match target id (gfx11 has no xnack)",
+                                  name, at_value=False)
 
 
 def build_kernel(name: str, values: Mapping[str, int]) -> AmdhsaKernel:
@@ -162,6 +165,15 @@ def build_kernel(name: str, values: Mapping[str, int]) -> AmdhsaKernel:
     if user_sgprs > MAX_USER_SGPRS:
         raise DirectiveValueError(f"too many user SGPRs enabled ({user_sgprs}, at most {MAX_USER_SGPRS})", None)
     effective["user_sgpr_count"] = user_sgprs
+
+    shared = effective["shared_vgpr_count"]
+    # Shared VGPRs are a wave64 feature; llvm-mc objects only when wave32 is stated explicitly.
+    if shared and values.get("wavefront_size32"):
+        raise DirectiveValueError("shared_vgpr_count directive not valid on wavefront size 32", None)
+    if shared * 2 + vgpr_blocks > 63:
+        raise DirectiveValueError(
+            f"shared_vgpr_count*2 + compute_pgm_rsrc1.GRANULATED_WORKITEM_VGPR_COUNT cannot exceed 63 "
+            f"({shared}*2 + {vgpr_blocks})", None)
 
     fields = {d.field: effective[d.name] for d in DIRECTIVES if d.field is not None}
     fields["granulated_workitem_vgpr_count"] = vgpr_blocks

@@ -13,6 +13,9 @@ from isa.codeobj.metadata import KernelMetadata, verify_metadata
 from isa.codeobj.targets import Target, parse_target, target_from_e_flags
 from isa.errors import CodeObjectError
 
+# No code object comes near this; a larger span means a damaged program header.
+MAX_IMAGE_SIZE = 1 << 32
+
 
 @dataclass(frozen=True)
 class Kernel:
@@ -102,6 +105,10 @@ def _parse(data: bytes) -> CodeObject:
     if not loads:
         raise CodeObjectError("no PT_LOAD program header: nothing to load")
     _check_no_overlap(loads)
+    span = max(s.end for s in loads)
+    if span > MAX_IMAGE_SIZE:
+        raise CodeObjectError(
+            f"PT_LOAD segments reach address 0x{span:x}, beyond the {MAX_IMAGE_SIZE >> 30} GiB a code object may span")
 
     dynsym_sections = view.sections_of_type(elf.SHT_DYNSYM)
     if len(dynsym_sections) != 1:
