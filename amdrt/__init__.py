@@ -12,14 +12,14 @@ __version__ = "0.1.0"
 
 from amdrt.device import Device, devices
 from amdrt.errors import (
-                          AmdrtError,
-                          BufferFreed,
-                          GPUFault,
-                          GPUHang,
-                          GPUTimeout,
-                          InvalidArgument,
-                          NoDevice,
-                          OutOfMemory,
+    AmdrtError,
+    BufferFreed,
+    GPUFault,
+    GPUHang,
+    GPUTimeout,
+    InvalidArgument,
+    NoDevice,
+    OutOfMemory,
 )
 from amdrt.kernargs import Local
 from amdrt.memory import Buffer

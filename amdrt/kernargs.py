@@ -277,8 +277,9 @@ class KernargLayout:
         self._n_explicit = len(explicit)
 
     def values(self, args: Sequence, geometry: Geometry, context: LaunchContext,
-               pointer: Callable[[ArgSpec, object], int]) -> tuple[list, int]:
-        """(values for self.struct, total LDS bytes) after checking every argument."""
+               pointer: Callable[[ArgSpec, object], int], extra_lds: int = 0) -> tuple[list, int]:
+        """(values for self.struct, total LDS bytes) after checking every argument.
+        `extra_lds` adds dynamic LDS that no argument points at (HIP's extern __shared__)."""
         if len(args) != self._n_explicit:
             names = ", ".join(s.name for s in self.args) or "none"
             raise InvalidArgument(f"kernel {self.kernel!r} takes {self._n_explicit} arguments ({names}), "
@@ -298,6 +299,10 @@ class KernargLayout:
                 lds = -(-lds // align) * align
                 out.append(lds)
                 lds += value.nbytes
+        if extra_lds:
+            if extra_lds < 0:
+                raise InvalidArgument(f"dynamic LDS size {extra_lds} is negative")
+            lds += extra_lds
         if lds > self.lds_limit:
             raise InvalidArgument(f"kernel {self.kernel!r} needs {lds} bytes of LDS ({self.static_lds} static "
                                   f"+ dynamic Local arguments); a workgroup has {self.lds_limit}")
@@ -307,9 +312,9 @@ class KernargLayout:
         return out, lds
 
     def pack(self, args: Sequence, geometry: Geometry, context: LaunchContext,
-             pointer: Callable[[ArgSpec, object], int]) -> tuple[bytes, int]:
+             pointer: Callable[[ArgSpec, object], int], extra_lds: int = 0) -> tuple[bytes, int]:
         """(kernarg bytes, total LDS bytes)."""
-        values, lds = self.values(args, geometry, context, pointer)
+        values, lds = self.values(args, geometry, context, pointer, extra_lds)
         return self.struct.pack(*values), lds
 
 

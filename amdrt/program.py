@@ -179,14 +179,16 @@ class Kernel:
         return self.launch(args, geometry, wait=wait, queue=queue, after=after, timeout=timeout)
 
     def launch(self, args, geometry: Geometry, *, wait: bool = True, queue=None, after=(),
-               timeout: float | None = None, pointer=None) -> Signal:
+               timeout: float | None = None, pointer=None, dynamic_lds: int = 0) -> Signal:
+        """Launch with a checked geometry. `pointer` converts pointer arguments (default: Buffers);
+        `dynamic_lds` adds LDS bytes beyond static and Local arguments."""
         device = self.device
         queue = queue if queue is not None else device.compute
         if queue.device is not device:
             raise InvalidArgument(f"kernel {self.name!r} is loaded on {device.name}, not on the queue's "
                                   f"{queue.device.name}; load the code object there too")
         context = LaunchContext(queue.address, device.apertures.scratch_base, device.apertures.lds_base)
-        values, lds = self.layout.values(args, geometry, context, pointer or self._pointer)
+        values, lds = self.layout.values(args, geometry, context, pointer or self._pointer, dynamic_lds)
         if self.private_segment_size:
             queue.ensure_scratch(self.private_segment_size)
         refs = tuple(a for a in args if not isinstance(a, (int, float, np.generic, Local)))
