@@ -361,7 +361,7 @@ def fma64(a_bits, b_bits, c_bits) -> np.ndarray:
         if slow.any():
             idx = np.nonzero(slow)
             out[idx] = [_fma64_exact(float(x), float(y), float(z))
-                        for x, y, z in zip(a[idx], b[idx], c[idx])]
+                        for x, y, z in zip(a[idx], b[idx], c[idx], strict=False)]
     return fix_nan(bits64(out), [a_bits, b_bits, c_bits], F64)
 
 
@@ -384,7 +384,7 @@ def fma64_scaled(a_bits, b_bits, c_bits, scale_exp: int) -> np.ndarray:
     if slow.any():
         idx = np.nonzero(slow)
         out[idx] = [_fma64_exact(float(x), float(y), float(z), scale_exp)
-                    for x, y, z in zip(a[idx], b[idx], c[idx])]
+                    for x, y, z in zip(a[idx], b[idx], c[idx], strict=False)]
     return fix_nan(bits64(out), [a_bits, b_bits, c_bits], F64)
 
 

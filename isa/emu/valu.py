@@ -835,7 +835,7 @@ def _bytes4(x):
 def _lerp_u8(a, b, c, clamp=False):
     out = np.zeros(_shape(a, b, c), np.int64)
     cb = _u(c)
-    for k, (x, y) in enumerate(zip(_bytes4(a), _bytes4(b))):
+    for k, (x, y) in enumerate(zip(_bytes4(a), _bytes4(b), strict=False)):
         r = (x + y + ((cb >> np.uint32(8 * k)) & np.uint32(1))) >> 1
         out += r << (8 * k)
     return _w32(out)
@@ -843,7 +843,7 @@ def _lerp_u8(a, b, c, clamp=False):
 
 def _sad_u8_raw(a, b, masked):
     tot = 0
-    for x, y in zip(_bytes4(a), _bytes4(b)):
+    for x, y in zip(_bytes4(a), _bytes4(b), strict=False):
         d = np.abs(x - y)
         tot = tot + (np.where(y == 0, 0, d) if masked else d)
     return tot
@@ -1023,7 +1023,7 @@ def _int_elems(x, width, signed):
 def _dot_int(width, mixed):
     def fn(a, b, c, clamp=False, opsel=0, opsel_hi=7, neg=0, neg_hi=0):
         sa, sb = (bool(neg & 1), bool(neg & 2)) if mixed else (False, False)
-        tot = sum(x * y for x, y in zip(_int_elems(a, width, sa), _int_elems(b, width, sb)))
+        tot = sum(x * y for x, y in zip(_int_elems(a, width, sa), _int_elems(b, width, sb), strict=False))
         if mixed:
             return _w32(_sat(tot + _s32(c), -2**31, 2**31 - 1, clamp))
         return _w32(_sat(tot + _u(c).astype(np.int64), 0, M32, clamp))
@@ -1236,7 +1236,7 @@ def _trig_preop_f64(a, b, clamp=False):
     scale = -53 - shift + np.where(e >= 1968, 128, 0)
     bits = _two_over_pi_bits()
     out = np.zeros(a.shape, np.uint64)
-    for sh, scl in set(zip(shift.ravel().tolist(), scale.ravel().tolist())):
+    for sh, scl in set(zip(shift.ravel().tolist(), scale.ravel().tolist(), strict=False)):
         low = 1201 - 53 - sh
         m = ((bits >> low) if low >= 0 else (bits << -low)) & ((1 << 53) - 1)
         if scl < -1074:

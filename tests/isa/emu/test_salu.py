@@ -2,6 +2,8 @@
 results, SCC (carries, signed overflow, non-zero results, compares), exec-mask ops, SOPK
 immediates, bit-field extracts with wide widths, and scalar float ops."""
 
+# ruff: noqa: B023  (the lambdas in loops are called at once by check())
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -261,8 +263,8 @@ def test_scalar_float_conversions_match_vector_ones():
 @given(st.sampled_from(sorted(REFS)), st.lists(st.integers(0, Q), min_size=2, max_size=2), st.booleans())
 def test_random_bit_patterns(name, args, scc):
     widths, ref = REFS[name]
-    vals = [v & (M if w == 32 else Q) for v, w in zip(args, widths)]
-    srcs = [np.array([v], np.uint32 if w == 32 else np.uint64) for v, w in zip(vals, widths)]
+    vals = [v & (M if w == 32 else Q) for v, w in zip(args, widths, strict=False)]
+    srcs = [np.array([v], np.uint32 if w == 32 else np.uint64) for v, w in zip(vals, widths, strict=False)]
     d, c = SALU[name].fn(*srcs, scc=np.array([scc]))
     want_d, want_c = ref(*vals, scc)
     assert int(d[0]) == want_d

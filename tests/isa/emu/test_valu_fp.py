@@ -1,13 +1,26 @@
 """isa.emu.fp against the scalar reference: narrowing conversions in every rounding mode, widening,
 NaN rules, fused multiply-add in f16/f32/f64, and the rounded basic operations."""
 
+# ruff: noqa: B023  (the lambdas in loops are called at once by check())
+
 from fractions import Fraction
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_valu_reference import (check, dec, default_nan, first_nan, is_nan, qbit, rand_bits, ref_add,
-                                 ref_fma, ref_mul, rnd)
+from test_valu_reference import (
+    check,
+    dec,
+    default_nan,
+    first_nan,
+    is_nan,
+    qbit,
+    rand_bits,
+    ref_add,
+    ref_fma,
+    ref_mul,
+    rnd,
+)
 
 from isa.emu import fp
 
@@ -89,7 +102,7 @@ def test_widen_exact_and_quiets_nans():
     check(out, ref, h)
     s = rand_bits(RNG, "f32", 2000)
     w = fp.widen_bits(s, fp.F32, fp.F64)
-    for x, y in zip(s.tolist(), w.tolist()):
+    for x, y in zip(s.tolist(), w.tolist(), strict=False):
         if is_nan(x, "f32"):
             assert y == (((x >> 31) << 63) | 0x7FF8000000000000 | ((x & 0x7FFFFF) << 29))
         else:
@@ -99,7 +112,7 @@ def test_widen_exact_and_quiets_nans():
 def test_classification_helpers():
     h = np.arange(0x10000, dtype=np.uint32)
     for i, (n, s, inf, z, den) in enumerate(zip(fp.is_nan(h, fp.F16), fp.is_snan(h, fp.F16), fp.is_inf(h, fp.F16),
-                                                fp.is_zero(h, fp.F16), fp.is_denorm(h, fp.F16))):
+                                                fp.is_zero(h, fp.F16), fp.is_denorm(h, fp.F16), strict=False)):
         d = dec(i, "f16")
         assert n == (d[0] == "nan")
         assert s == (d[0] == "nan" and not i & 0x200)
@@ -194,7 +207,7 @@ def test_add_odd_is_round_to_odd():
     x = RNG.standard_normal(3000)
     y = RNG.standard_normal(3000) * 2.0 ** RNG.integers(-60, 0, 3000)
     s = fp.add_odd(x, y)
-    for xi, yi, si in zip(x.tolist(), y.tolist(), s.tolist()):
+    for xi, yi, si in zip(x.tolist(), y.tolist(), s.tolist(), strict=False):
         exact = Fraction(xi) + Fraction(yi)
         r = Fraction(si)
         if r != exact:

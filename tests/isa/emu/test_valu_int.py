@@ -2,6 +2,8 @@
 integers: wraparound, saturation (clamp), carries and borrows, shift amounts past the width,
 24-bit multiplies, bit-field and byte ops, SAD family, compares."""
 
+# ruff: noqa: B023  (the lambdas in loops are called at once by check())
+
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -1,6 +1,8 @@
 """Packed 16-bit ops, dot products (with their VOP3P modifiers), fma_mix and WMMA math against
 per-element references."""
 
+# ruff: noqa: B023  (the lambdas in loops are called at once by check())
+
 from fractions import Fraction
 
 import numpy as np
@@ -244,8 +246,10 @@ def test_wmma_exact_on_small_integers():
 
 
 def test_wmma_rounding_and_saturation():
-    a = np.zeros((16, 16)); b = np.zeros((16, 16))
-    a[0, :2] = [2.0 ** 10, 1.0]; b[:2, 0] = [2.0 ** 10, 2.0 ** -10]
+    a = np.zeros((16, 16))
+    b = np.zeros((16, 16))
+    a[0, :2] = [2.0 ** 10, 1.0]
+    b[:2, 0] = [2.0 ** 10, 2.0 ** -10]
     c = np.zeros((16, 16), np.float32)
     d = WMMA["v_wmma_f32_16x16x16_f16"](a.astype(np.float16), b.astype(np.float16), c)
     assert d[0, 0] == np.float32(2.0 ** 20 + 2.0 ** -10)       # one rounding of the exact sum
@@ -253,7 +257,8 @@ def test_wmma_rounding_and_saturation():
     assert h[0, 0] == np.inf                                   # 2**20 overflows f16
     bf = WMMA["v_wmma_bf16_16x16x16_bf16"](a.astype(np.float32), b.astype(np.float32), c)
     assert bf[0, 0] == 2.0 ** 20 and fp.bits32(bf[0, 0]) & 0xFFFF == 0
-    ia = np.full((16, 16), 127); ib = np.full((16, 16), 127)
+    ia = np.full((16, 16), 127)
+    ib = np.full((16, 16), 127)
     big = np.full((16, 16), 2**31 - 1000, np.int32)
     sat = WMMA["v_wmma_i32_16x16x16_iu8"](ia, ib, big, clamp=True)
     wrap = WMMA["v_wmma_i32_16x16x16_iu8"](ia, ib, big)

@@ -201,7 +201,7 @@ def rand_bits(rng, t, n, special_frac=0.3):
         exps = rng.integers(bias - 12, bias + 12, n)
         mants = rng.integers(0, 2**m, n, dtype=np.uint64) if m > 30 else rng.integers(0, 2**m, n)
         signs = rng.integers(0, 2, n)
-        vals = [(int(s) << (w - 1)) | (int(x) << m) | int(y) for s, x, y in zip(signs, exps, mants)]
+        vals = [(int(s) << (w - 1)) | (int(x) << m) | int(y) for s, x, y in zip(signs, exps, mants, strict=False)]
         out = np.where(mod, np.array(vals, dtype=out.dtype), out)
     sp = rng.random(n) < special_frac
     if sp.any():

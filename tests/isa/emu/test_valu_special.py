@@ -6,8 +6,19 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from test_valu_reference import (check, dec, default_nan, inf_bits, is_nan, qbit, rand_bits, ref_fma, ref_mul,
-                                 rnd, value)
+from test_valu_reference import (
+    check,
+    dec,
+    default_nan,
+    inf_bits,
+    is_nan,
+    qbit,
+    rand_bits,
+    ref_fma,
+    ref_mul,
+    rnd,
+    value,
+)
 
 from isa.emu import fp
 from isa.emu.valu import VALU, VOPD_ALIASES
@@ -181,7 +192,7 @@ def test_division_sequence_is_correctly_rounded(t):
         if qx[0] != "num" or qy[0] != "num" or qy[1] == 0 or qx[1] == 0:
             return qx[0] == "num" and qy[0] == "num"
         return lo <= abs(qx[1] / qy[1]) <= hi
-    ok = np.array([in_range(int(x), int(y)) for x, y in zip(n, d)])
+    ok = np.array([in_range(int(x), int(y)) for x, y in zip(n, d, strict=False)])
     n, d = n[ok], d[ok]
 
     def ref(x, y):
@@ -195,7 +206,7 @@ def test_division_sequence_is_correctly_rounded(t):
         return rnd(qx[1] / qy[1], t)
     got = _divide(t, n, d)
     bad = []
-    for x, y, g in zip(n.tolist(), d.tolist(), got.tolist()):
+    for x, y, g in zip(n.tolist(), d.tolist(), got.tolist(), strict=False):
         want = ref(x, y)
         if want is None:
             assert is_nan(g, t)
@@ -270,7 +281,7 @@ def test_trig_preop_segments_of_two_over_pi():
     a = np.repeat(fp.bits64(np.array(xs)), 32)
     seg = np.tile(np.arange(32, dtype=np.uint32), len(xs))
     got = op("v_trig_preop_f64")(a, seg)
-    for x, s, g in zip(a.tolist(), seg.tolist(), got.tolist()):
+    for x, s, g in zip(a.tolist(), seg.tolist(), got.tolist(), strict=False):
         e = (x >> 52) & 0x7FF
         shift = s * 53 + max(e - 1077, 0)
         scale = -53 - shift + (128 if e >= 1968 else 0)
