@@ -36,7 +36,7 @@ _SRC_FIELDS = {"VOP1": ("src0",), "VOP2": ("src0",), "VOPC": ("src0",),
                "VOP3": ("src0", "src1", "src2", "vdst"), "VOP3SD": ("src0", "src1", "src2"),
                "VOP3P": ("src0", "src1", "src2"), "VOPD": ("srcx0", "srcy0"),
                "SOP1": ("ssrc0",), "SOP2": ("ssrc0", "ssrc1"), "SOPC": ("ssrc0", "ssrc1"),
-               "MUBUF": ("soffset",), "MTBUF": ("soffset",)}
+               "MUBUF": ("soffset",), "MTBUF": ("soffset",), "VINTERP": ("src0", "src1", "src2")}
 _DPP_BASES = ("VOP1", "VOP2", "VOPC", "VOP3", "VOP3SD", "VOP3P")
 
 

@@ -1233,13 +1233,60 @@ def _p_buf(inst: Inst, op: OpInfo) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Graphics: export, LDS parameter loads, interpolation
+
+EXP_TARGETS = {i: f"mrt{i}" for i in range(8)} | {8: "mrtz", 20: "prim", 21: "dual_src_blend0",
+                                                  22: "dual_src_blend1"} | {12 + i: f"pos{i}" for i in range(5)}
+
+
+def _p_exp(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    target = EXP_TARGETS.get(f["target"], f"invalid_target_{f['target']}")
+    srcs = [vgpr(f[f"vsrc{i}"]) if (f["en"] >> i) & 1 else "off" for i in range(4)]
+    mods = (["done"] if f["done"] else []) + (["row_en"] if f["row"] else [])
+    return _join(f"exp {target}", srcs, mods)
+
+
+def _p_ldsdir(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    if inst.raw & 0xC00000:      # bits 22-23 are reserved
+        raise _Reject
+    mods = [f"wait_vdst:{f['wait_vdst']}"]
+    if op.amd_name == "LDS_DIRECT_LOAD":
+        return _join(op.mnemonic, [vgpr(f["vdst"])], mods)
+    return _join(op.mnemonic, [vgpr(f["vdst"]), f"attr{f['attr']}.{'xyzw'[f['attr_chan']]}"], mods)
+
+
+def _p_vinterp(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    args = [vgpr(f["vdst"])]
+    for i, fl in enumerate(("src0", "src1", "src2")):
+        code = f[fl]
+        if is_const(code):
+            t = const_text(code, "i32", inst.literal) + "/*Invalid immediate*/"
+        else:
+            t = src_text(code, "i32", 1, None)
+            if (code <= opd.EXEC_HI and code != opd.NULL) or code == opd.LDS_DIRECT:
+                t += _LO128_NOTE.format("VGPR_32")
+        args.append(_mod_src(t, code, (f["neg"] >> i) & 1, 0))
+    mods = ["clamp"] if f["clmp"] else []
+    if "F16" in op.amd_name:
+        if f["opsel"]:
+            mods.append("op_sel:" + _bitlist(f["opsel"], 4))
+    elif f["opsel"]:
+        raise _Reject
+    mods.append(f"wait_exp:{f['waitexp']}")
+    return _join(op.mnemonic, args, mods)
+
+
+# ---------------------------------------------------------------------------------------------
 # Dispatch
 
 _PRINTERS = {
     "SOP1": _p_sop1, "SOP2": _p_sop2, "SOPC": _p_sopc, "SOPK": _p_sopk, "SOPP": _p_sopp, "SMEM": _p_smem,
     "VOP1": _p_vop1, "VOP2": _p_vop2, "VOPC": _p_vopc, "VOP3": _p_vop3, "VOP3SD": _p_vop3, "VOP3P": _p_vop3p,
     "VOPD": _p_vopd, "DS": _p_ds, "FLAT": _p_flat, "GLOBAL": _p_flat, "SCRATCH": _p_flat,
-    "MUBUF": _p_buf, "MTBUF": _p_buf,
+    "MUBUF": _p_buf, "MTBUF": _p_buf, "EXP": _p_exp, "LDSDIR": _p_ldsdir, "VINTERP": _p_vinterp,
 }
 
 
