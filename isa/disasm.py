@@ -630,9 +630,15 @@ _SCALAR_SRC = {("V_WRITELANE_B32", "src0"): "SRegOrLds_32", ("V_WRITELANE_B32", 
                ("V_PERMLANEX16_B32", "src2"): "SReg_32"}
 
 
-_VGPR_SRC = frozenset({("V_PERMLANE16_B32", "src0"), ("V_PERMLANEX16_B32", "src0"), ("V_READLANE_B32", "src0")}
-                      | {(n + "_E64", "src0") for n in ("V_MOVRELS_B32", "V_MOVRELSD_B32", "V_MOVRELSD_2_B32",
-                                                        "V_SWAP_B32", "V_PERMLANE64_B32", "V_SWAPREL_B32")})
+_VGPR_SRC = {(n, "src0"): "VGPR_32" for n in ("V_PERMLANE16_B32", "V_PERMLANEX16_B32", "V_READLANE_B32")} | {
+    (n + "_E64", "src0"): "VGPR_32" for n in ("V_MOVRELS_B32", "V_MOVRELSD_B32", "V_MOVRELSD_2_B32", "V_SWAP_B32",
+                                              "V_PERMLANE64_B32", "V_SWAPREL_B32")} | {
+    ("V_MQSAD_U32_U8", "src2"): "VReg_128"}
+
+
+def _not_vgpr(code: int) -> bool:
+    """A register LLVM marks as outside a VGPR-only operand's class (null and constants are not)."""
+    return (code <= opd.EXEC_HI and code != opd.NULL) or code == opd.LDS_DIRECT
 
 
 def _mask_operand(code: int, literal: int | None, cls: str = "SReg_1_XEXEC") -> str:
@@ -656,8 +662,11 @@ def _valu_src(inst: Inst, op: OpInfo, fld: str, ty: str, n: int) -> str:
     text = src_text(code, ty, n, inst.literal)
     if code >= opd.VGPR_FIRST and (op.amd_name, fld) in _SCALAR_SRC:
         text += _LO128_NOTE.format(_SCALAR_SRC[(op.amd_name, fld)])
-    elif code <= opd.EXEC_HI and (op.amd_name, fld) in _VGPR_SRC:
-        text += _LO128_NOTE.format("VGPR_32")
+    elif _not_vgpr(code) and (op.amd_name, fld) in _VGPR_SRC:
+        text += _LO128_NOTE.format(_VGPR_SRC[(op.amd_name, fld)])
+    elif _not_vgpr(code) and ty in ("f64",) and n >= 2 and "WMMA" in op.amd_name or (
+            _not_vgpr(code) and (op.amd_name, fld) in _REG_ONLY_SRC and "WMMA" in op.amd_name):
+        text += _LO128_NOTE.format(f"VReg_{32 * n}")
     return text
 
 
@@ -697,11 +706,10 @@ def _p_vop1(inst: Inst, op: OpInfo) -> str:
         args.append(_e32_dst(info, f["vdst"]))
     _, ty, n = info["srcs"][0] if info["srcs"] else ("src0", "i32", 1)
     src = _e32_src0(inst, info, ty, n)
-    if f["src0"] <= opd.EXEC_HI:
-        if name in _VGPR_ONLY_SRC0:
-            src += _LO128_NOTE.format("VGPR_32")
-        elif name == "V_READFIRSTLANE_B32_E32":
-            src += _LO128_NOTE.format("VRegOrLds_32")
+    if f["src0"] <= opd.EXEC_HI and f["src0"] != opd.NULL and name == "V_READFIRSTLANE_B32_E32":
+        src += _LO128_NOTE.format("VRegOrLds_32")
+    elif _not_vgpr(f["src0"]) and name in _VGPR_ONLY_SRC0:
+        src += _LO128_NOTE.format("VGPR_32")
     args.append(src)
     return _join(_mn(op, "e32"), args)
 
@@ -801,11 +809,14 @@ def _p_vop3(inst: Inst, op: OpInfo) -> str:
     elif name.startswith("V_CMP"):
         args.append(_mask_operand(f["vdst"], inst.literal, "SReg_1"))
     elif info["dst_kind"] == "SREG":
-        args.append(_sdst(f["vdst"], 1))
+        code = f["vdst"]
+        args.append(const_text(code, "i32", inst.literal) + "/*Invalid immediate*/" if is_const(code)
+                    else _sdst(code, 1))
     else:
         args.append(vgpr(f["vdst"], info["dst_regs"] or 1))
     dpp = inst.dpp
-    if dpp and (any(n > 1 for _, _, n in srcs) or info["dst_regs"] > 1 or name in _NO_DPP3):
+    if dpp and (any(n > 1 for _, _, n in srcs) or (info["dst_regs"] > 1 and not name.startswith("V_CMP"))
+                or name in _NO_DPP3):
         raise _Reject
     for i, (fl, ty, n) in enumerate(srcs):
         code = f[fl]
@@ -871,7 +882,10 @@ def _p_vop3p(inst: Inst, op: OpInfo) -> str:
             t = vgpr(f["vsrc0"])
         elif dpp and mix and i == 1 and f[fl] < opd.VGPR_FIRST:
             t = _valu_src(inst, op, fl, ty, n)
-            t += "/*Invalid immediate*/" if is_const(f[fl]) else _LO128_NOTE.format("VGPR_32")
+            if is_const(f[fl]):
+                t += "/*Invalid immediate*/"
+            elif _not_vgpr(f[fl]):
+                t += _LO128_NOTE.format("VGPR_32")
         else:
             t = _valu_src(inst, op, fl, ty, n)
         if mix:
@@ -922,6 +936,10 @@ def dpp_ctrl_text(ctrl: int) -> str:
         return f"row_share:{n}"
     if kind == 0x16:
         return f"row_xmask:{n}"
+    old = {0x130: "wave_shl", 0x134: "wave_rol", 0x138: "wave_shr", 0x13C: "wave_ror", 0x142: "row_bcast",
+           0x143: "row_bcast"}.get(ctrl)
+    if old:
+        return f"/* {old} is not supported starting from GFX10 */"
     return "/* Invalid dpp_ctrl value */"
 
 
@@ -957,7 +975,8 @@ def _p_dpp_vop12c(inst: Inst, op: OpInfo) -> str:
     name = op.amd_name
     if any(n > 1 for _, _, n in info["srcs"]) or info["dst_regs"] > 1 or name in _NO_DPP:
         raise _Reject
-    has_mods = info["fmods"] or any(t == "pk_f16" for _, t, _ in info["srcs"]) or name == "V_CNDMASK_B32_E32"
+    has_mods = (info["fmods"] or any(t == "pk_f16" for _, t, _ in info["srcs"])
+                or name in ("V_CNDMASK_B32_E32", "V_MOV_B16_E32"))
     fmods = has_mods and inst.dpp == "DPP16"
     if inst.dpp == "DPP16" and (not has_mods and (f["src0_neg"] or f["src0_abs"] or f["src1_neg"] or f["src1_abs"])
                                 or inst.base == "VOP1" and (f["src1_neg"] or f["src1_abs"])):
@@ -969,6 +988,11 @@ def _p_dpp_vop12c(inst: Inst, op: OpInfo) -> str:
     s0 = _dpp_vsrc0(info, f["vsrc0"])
     if fm0:
         s0 = _mod_src(s0, 256, f["src0_neg"], f["src0_abs"])
+    elif fmods and name == "V_MOV_B16_E32":
+        if f["src0_abs"]:
+            raise _Reject
+        if f["src0_neg"]:
+            s0 = f"sext({s0})"
     args = []
     if inst.base == "VOPC":
         if not name.startswith("V_CMPX"):
@@ -993,6 +1017,8 @@ def _p_dpp_vop12c(inst: Inst, op: OpInfo) -> str:
         s1 = _e32_vsrc1(info, f["vsrc1"], 1)
         if fm1:
             s1 = _mod_src(s1, 256, f["src1_neg"], f["src1_abs"])
+        elif fmods and name == "V_LDEXP_F16_E32" and f["src1_neg"]:
+            s1 = f"sext({s1})"
         args.append(s1)
         if name in ("V_CNDMASK_B32_E32", "V_ADD_CO_CI_U32_E32", "V_SUB_CO_CI_U32_E32", "V_SUBREV_CO_CI_U32_E32"):
             args.append("vcc_lo")
@@ -1015,11 +1041,16 @@ _NO_DPP = frozenset({"V_READFIRSTLANE_B32_E32", "V_SWAP_B32_E32", "V_SWAPREL_B32
 # ---------------------------------------------------------------------------------------------
 # VOPD (dual issue)
 
-def _vopd_half(inst: Inst, op: OpInfo, dst: int, src0_field: str, vsrc1: int) -> str:
+def _vopd_type(op: OpInfo) -> str:
     name = op.amd_name
-    ty = "pk_f16" if "DOT2ACC" in name else "f32" if "F32" in name else "i32"
+    return "pk_f16" if "DOT2ACC" in name else "f32" if "F32" in name else "i32"
+
+
+def _vopd_half(inst: Inst, op: OpInfo, dst: int, src0_field: str, vsrc1: int, lit_ty: str) -> str:
+    name = op.amd_name
+    ty = _vopd_type(op)
     code = inst.fields[src0_field]
-    s0 = src_text(code, ty, 1, inst.literal)
+    s0 = src_text(code, lit_ty if code == opd.LITERAL else ty, 1, inst.literal)
     d = vgpr(dst)
     if name == "V_DUAL_MOV_B32":
         if vsrc1:
@@ -1038,8 +1069,10 @@ def _p_vopd(inst: Inst, op: OpInfo) -> str:
     if opy is None or op.opcode > 15 or opy.amd_name in _NOT_VOPD or op.amd_name in _NOT_VOPD:
         raise _Reject
     dsty = (f["vdsty"] << 1) | ((f["vdstx"] & 1) ^ 1)
-    x = _vopd_half(inst, op, f["vdstx"], "srcx0", f["vsrcx1"])
-    y = _vopd_half(inst, opy, dsty, "srcy0", f["vsrcy1"])
+    # One literal serves both halves; after an X-side fmaak/fmamk constant, LLVM reads it as f32.
+    k_first = op.amd_name in ("V_DUAL_FMAAK_F32", "V_DUAL_FMAMK_F32")
+    x = _vopd_half(inst, op, f["vdstx"], "srcx0", f["vsrcx1"], _vopd_type(op))
+    y = _vopd_half(inst, opy, dsty, "srcy0", f["vsrcy1"], "f32" if k_first else _vopd_type(opy))
     return f"{x} :: {y}"
 
 
@@ -1189,7 +1222,7 @@ def _p_buf(inst: Inst, op: OpInfo) -> str:
     f = inst.fields
     name = op.amd_name
     if name in ("BUFFER_GL0_INV", "BUFFER_GL1_INV"):
-        if any(v for k, v in f.items() if k not in ("op", "encoding")):
+        if f["idxen"] or f["offen"] or f["tfe"] or f["glc"] or f["dlc"]:
             raise _Reject
         return op.mnemonic
     atomic = "_ATOMIC_" in name
