@@ -989,8 +989,6 @@ def _p_dpp_vop12c(inst: Inst, op: OpInfo) -> str:
     if fm0:
         s0 = _mod_src(s0, 256, f["src0_neg"], f["src0_abs"])
     elif fmods and name == "V_MOV_B16_E32":
-        if f["src0_abs"]:
-            raise _Reject
         if f["src0_neg"]:
             s0 = f"sext({s0})"
     args = []
@@ -1069,10 +1067,10 @@ def _p_vopd(inst: Inst, op: OpInfo) -> str:
     if opy is None or op.opcode > 15 or opy.amd_name in _NOT_VOPD or op.amd_name in _NOT_VOPD:
         raise _Reject
     dsty = (f["vdsty"] << 1) | ((f["vdstx"] & 1) ^ 1)
-    # One literal serves both halves; after an X-side fmaak/fmamk constant, LLVM reads it as f32.
-    k_first = op.amd_name in ("V_DUAL_FMAAK_F32", "V_DUAL_FMAMK_F32")
-    x = _vopd_half(inst, op, f["vdstx"], "srcx0", f["vsrcx1"], _vopd_type(op))
-    y = _vopd_half(inst, opy, dsty, "srcy0", f["vsrcy1"], "f32" if k_first else _vopd_type(opy))
+    # One literal serves both halves; where it is also an fmaak/fmamk constant LLVM reads it as f32.
+    k = "f32" if {op.amd_name, opy.amd_name} & {"V_DUAL_FMAAK_F32", "V_DUAL_FMAMK_F32"} else None
+    x = _vopd_half(inst, op, f["vdstx"], "srcx0", f["vsrcx1"], k or _vopd_type(op))
+    y = _vopd_half(inst, opy, dsty, "srcy0", f["vsrcy1"], k or _vopd_type(opy))
     return f"{x} :: {y}"
 
 

@@ -1,18 +1,21 @@
 """`amdrt disasm`: raw machine code and ELF code objects, printed like llvm-objdump -d."""
 
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from amdrt.cli.main import main
-
+ROOT = Path(__file__).resolve().parents[2]
 CODE = bytes.fromhex("ff0080be78563412" "02070206" "ffffffff" "0000b0bf")
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
-    rc = main(["disasm", *map(str, argv)])
-    out = capsys.readouterr()
-    return rc, out.out, out.err
+    # `python -m amdrt` in a fresh interpreter: the command as a user runs it (under pytest the
+    # top-level package can resolve to a namespace package that merges tests/amdrt with amdrt).
+    proc = subprocess.run([sys.executable, "-m", "amdrt", "disasm", *map(str, argv)], cwd=ROOT,
+                          capture_output=True, text=True)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_raw_file(tmp_path, capsys):
