@@ -195,7 +195,7 @@ class ArgSpec:
                 self.fail(f"is a {size}-byte value; pass bytes or a numpy value, not a Python float")
             if self.dtype is None:
                 return struct.pack("<" + _FLOAT_FORMATS[size], value)
-            if self.dtype.itemsize < 8 and math.isfinite(value) and abs(value) > np.finfo(self.dtype).max:
+            if self.dtype.itemsize < 8 and math.isfinite(value) and abs(value) > float(np.finfo(self.dtype).max):
                 self.fail(f"{value} overflows {self.dtype}")
             return value
         self.fail(f"got {_describe(value)}; pass a numpy scalar, a Python number or {size} bytes")

@@ -1,0 +1,98 @@
+"""Fixtures of the runtime tests: simulated machines with 1 and 4 GPUs, and kernels compiled
+with clang-19 (OpenCL C) or assembled with llvm-mc-19, cached per session."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+
+import pytest
+
+import amdrt
+from kfd.sim import SimDriver
+
+# What OpenCL's work-item functions compile to without a device library (clang builtins read
+# the dispatch and the hidden arguments the runtime packs).
+CL_PRELUDE = """
+#define LID(d) __builtin_amdgcn_workitem_id_##d()
+#define GRP(d) __builtin_amdgcn_workgroup_id_##d()
+#define LSZ(d) __builtin_amdgcn_workgroup_size_##d()
+#define GID(d) (GRP(d) * __builtin_amdgcn_workgroup_size_##d##_full() + LID(d))
+#define BARRIER() do { __builtin_amdgcn_fence(__ATOMIC_RELEASE, "workgroup"); \\
+    __builtin_amdgcn_s_barrier(); __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "workgroup"); } while (0)
+#define HIDDEN(type, offset) (*(__constant type *)((__constant char *)__builtin_amdgcn_implicitarg_ptr() + (offset)))
+#define __builtin_amdgcn_workgroup_size_x_full() HIDDEN(ushort, 12)
+#define __builtin_amdgcn_workgroup_size_y_full() HIDDEN(ushort, 14)
+#define __builtin_amdgcn_workgroup_size_z_full() HIDDEN(ushort, 16)
+#define GLOBAL_OFFSET(i) HIDDEN(ulong, 40 + 8 * (i))
+"""
+
+
+class Toolchain:
+    def __init__(self, llvm, cache_dir):
+        self.llvm = llvm
+        self.cache_dir = cache_dir
+        self._done: dict[str, bytes] = {}
+
+    def _build(self, key: str, steps) -> bytes:
+        if key not in self._done:
+            for cmd in steps:
+                result = subprocess.run(cmd, capture_output=True, text=True)
+                if result.returncode:
+                    raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stderr}")
+            self._done[key] = (self.cache_dir / f"{key}.co").read_bytes()
+        return self._done[key]
+
+    def opencl(self, source: str, *flags: str) -> bytes:
+        """A linked gfx1100 code object from OpenCL C."""
+        text = CL_PRELUDE + source
+        key = hashlib.sha256((text + "\0".join(flags)).encode()).hexdigest()[:20]
+        src, obj, co = (self.cache_dir / f"{key}.{ext}" for ext in ("cl", "o", "co"))
+        src.write_text(text)
+        return self._build(key, [
+            [self.llvm.clang, "-x", "cl", "-cl-std=CL2.0", "-nogpulib", "-target", "amdgcn-amd-amdhsa",
+             "-mcpu=gfx1100", "-O2", "-cl-kernel-arg-info", *flags, "-c", str(src), "-o", str(obj)],
+            [self.llvm.lld, "-shared", str(obj), "-o", str(co)],
+        ])
+
+    def assembly(self, source: str) -> bytes:
+        """A linked gfx1100 code object from assembly with .amdhsa_kernel directives."""
+        key = hashlib.sha256(source.encode()).hexdigest()[:20]
+        src, obj, co = (self.cache_dir / f"{key}.{ext}" for ext in ("s", "o", "co"))
+        src.write_text(source)
+        return self._build(key, [
+            [self.llvm.mc, "-triple=amdgcn-amd-amdhsa", "-mcpu=gfx1100", "-filetype=obj", str(src), "-o", str(obj)],
+            [self.llvm.lld, "-shared", str(obj), "-o", str(co)],
+        ])
+
+
+@pytest.fixture(scope="session")
+def toolchain(llvm, tmp_path_factory) -> Toolchain:
+    return Toolchain(llvm, tmp_path_factory.mktemp("amdrt-kernels"))
+
+
+@pytest.fixture(scope="session")
+def rt1():
+    runtime = amdrt.Runtime(SimDriver(1), timeout=60)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture(scope="session")
+def rt4():
+    runtime = amdrt.Runtime(SimDriver(4), timeout=60)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def dev(rt1):
+    return rt1.devices[0]
+
+
+@pytest.fixture
+def fresh_rt():
+    """A runtime of its own, for tests that count what the runtime holds."""
+    runtime = amdrt.Runtime(SimDriver(2), timeout=60)
+    yield runtime
+    runtime.close()

@@ -1,0 +1,73 @@
+"""HSA/ROCr layouts the command processor reads: sizes and field offsets as hsa.h and
+amd_hsa_queue.h / amd_hsa_signal.h lay them out, and the packet header bits."""
+
+import ctypes
+
+import pytest
+
+from amdrt import hsa, sdma
+
+OFFSETS = [
+    (hsa.KernelDispatchPacket, {"header": 0, "setup": 2, "workgroup_size_x": 4, "workgroup_size_z": 8,
+                                "grid_size_x": 12, "grid_size_z": 20, "private_segment_size": 24,
+                                "group_segment_size": 28, "kernel_object": 32, "kernarg_address": 40,
+                                "completion_signal": 56}),
+    (hsa.BarrierPacket, {"header": 0, "dep_signal": 8, "completion_signal": 56}),
+    (hsa.AmdSignal, {"kind": 0, "value": 8, "event_mailbox_ptr": 16, "event_id": 24, "start_ts": 32,
+                     "end_ts": 40, "queue_ptr": 48}),
+    (hsa.AmdQueue, {"hsa_queue": 0, "caps": 40, "write_dispatch_id": 56, "group_segment_aperture_base_hi": 64,
+                    "private_segment_aperture_base_hi": 68, "max_cu_id": 72, "max_wave_id": 76,
+                    "max_legacy_doorbell_dispatch_id_plus_1": 80, "legacy_doorbell_lock": 88,
+                    "read_dispatch_id": 128, "read_dispatch_id_field_base_byte_offset": 136,
+                    "compute_tmpring_size": 140, "scratch_resource_descriptor": 144,
+                    "scratch_backing_memory_location": 160, "scratch_backing_memory_byte_size": 168,
+                    "scratch_wave64_lane_byte_size": 176, "queue_properties": 180,
+                    "scratch_max_use_index": 184, "queue_inactive_signal": 192}),
+    (hsa.HsaQueue, {"type": 0, "features": 4, "base_address": 8, "doorbell_signal": 16, "size": 24, "id": 32}),
+]
+
+
+@pytest.mark.parametrize("struct, offsets", OFFSETS, ids=lambda x: getattr(x, "__name__", ""))
+def test_field_offsets(struct, offsets):
+    for name, offset in offsets.items():
+        assert getattr(struct, name).offset == offset, name
+
+
+def test_sizes():
+    assert ctypes.sizeof(hsa.KernelDispatchPacket) == ctypes.sizeof(hsa.BarrierPacket) == 64
+    assert ctypes.sizeof(hsa.AmdSignal) == 64
+    assert ctypes.sizeof(hsa.AmdQueue) == 256
+
+
+def test_header_bits():
+    # type [7:0], barrier [8], acquire fence scope [10:9], release fence scope [12:11]
+    assert hsa.header(hsa.PACKET_TYPE_KERNEL_DISPATCH) == 2 | 1 << 8 | 2 << 9 | 2 << 11
+    assert hsa.header(hsa.PACKET_TYPE_BARRIER_AND, barrier=False, acquire=0, release=1) == 3 | 1 << 11
+
+
+def test_sdma_packets():
+    copy = sdma.copy_linear(0x1_2345_6780, 0xA_BCDE_F000, 4096)
+    assert copy == [1, 4095, 0, 0xBCDEF000, 0xA, 0x23456780, 0x1]
+    assert len(sdma.copy(0, 0, sdma.COPY_MAX_BYTES * 2 + 1)) == 21
+    assert sdma.fence(0x1000_0008, 0) == [5, 0x1000_0008, 0, 0]
+    assert sdma.trap(0x1234_5678) == [6, 0x0234_5678]
+    poll = sdma.poll_equal(0x2000, 0)
+    assert poll[0] == 8 | 3 << 28 | 1 << 31 and poll[5] >> 16 == 0xFFF
+    assert sdma.nop(3) == [2 << 16, 0, 0]
+    assert sdma.timestamp(0x40) == [13 | 2 << 8, 0x40, 0]
+
+
+@pytest.mark.parametrize("dst, n", [(0x1000, 16), (0x1001, 10), (0x1003, 1), (0x1002, 7), (0x1000, 3)])
+def test_fill_covers_exactly_the_range(dst, n):
+    covered = []
+    packets = sdma.fill(dst, 0xAB, n)
+    i = 0
+    while i < len(packets):
+        header, lo, hi, value, count = packets[i:i + 5]
+        unit = 1 << (header >> 30)
+        assert (value & 0xFF) == 0xAB and (unit == 1 or value == 0xABABABAB)
+        start = lo | hi << 32
+        assert unit == 1 or start % 4 == 0
+        covered += range(start, start + count + 1)
+        i += 5
+    assert covered == list(range(dst, dst + n))
