@@ -29,7 +29,7 @@ class Inst:
     def dpp(self) -> str | None:
         """'DPP16', 'DPP8' or None."""
         name = self.fmt.name
-        return "DPP16" if name.endswith("_DPP16") else "DPP8" if name.endswith("_DPP8") else None
+        return "DPP16" if "_DPP16" in name else "DPP8" if "_DPP8" in name else None
 
 
 _SRC_FIELDS = {"VOP1": ("src0",), "VOP2": ("src0",), "VOPC": ("src0",),
@@ -161,16 +161,21 @@ def decode(data: bytes, offset: int = 0) -> Inst:
     plan = _plan(base, (word >> opfield.lo) & opfield.mask if opfield is not None else 0)
     if plan is None:
         return _invalid(data, offset)
-    suffix = ""
-    if plan.inherent_lit or any((word >> lo) & mask == opd.LITERAL for lo, mask in plan.used):
-        suffix = "_LIT"
-    elif plan.dpp_src0 is not None:
+    has_lit = plan.inherent_lit or any((word >> lo) & mask == opd.LITERAL for lo, mask in plan.used)
+    dpp = ""
+    if plan.dpp_src0 is not None:
         src0 = (word >> plan.dpp_src0[0]) & plan.dpp_src0[1]
         if src0 == opd.DPP16:
-            suffix = "_DPP16"
+            dpp = "_DPP16"
         elif src0 == opd.DPP8 or src0 == opd.DPP8_FI:
-            suffix = "_DPP8"
-    final = plan.variant(suffix) if suffix else plan.fmt if plan.name == plan.base else plan.variant("")
+            dpp = "_DPP8"
+    suffix = "_LIT" if has_lit else dpp
+    if has_lit and dpp:
+        final = _with_literal(plan.variant(dpp))    # VOP3 DPP with a literal in src1/src2
+    elif suffix:
+        final = plan.variant(suffix)
+    else:
+        final = plan.fmt if plan.name == plan.base else plan.variant("")
     size = final.size
     if offset + size > len(data):
         return _invalid(data, offset)
