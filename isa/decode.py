@@ -5,6 +5,7 @@ never raises on bad bytes: a word that is no instruction gives an Inst with op N
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from isa import operands as opd
 from isa.tables import Field, Format, OpInfo, identify, opcode_space, table
@@ -141,24 +142,48 @@ def _plan(base: str, opcode: int) -> _Plan | None:
         return plan
 
 
+@cache
+def _base_by_top_bits() -> tuple:
+    """For each value of an instruction's top 9 bits (no encoding prefix is longer): the base
+    format, its Format, whether it is longer than one dword, and its op field (lo, mask)."""
+    out = []
+    formats = table().formats
+    for top in range(512):
+        base = identify(top << 23)
+        if base is None:
+            out.append(None)
+            continue
+        fmt = formats[base]
+        opf = fmt.fields.get("op")
+        out.append((base, fmt, fmt.bits > 32, (opf.lo, opf.mask) if opf is not None else None))
+    return tuple(out)
+
+
+_FLAT_SEG = {0: "FLAT", 1: "SCRATCH", 2: "GLOBAL"}
+
+
 def decode(data: bytes, offset: int = 0) -> Inst:
     """Decodes the instruction at `offset` (a multiple of 4 within data)."""
     if offset + 4 > len(data):
         return _invalid(data, offset)
     dword0 = _u32(data, offset)
-    base = identify(dword0)
-    if base is None:
+    entry = _base_by_top_bits()[dword0 >> 23]
+    if entry is None:
         return _invalid(data, offset)
-    fmt = table().formats[base]
+    base, fmt, long, opf = entry
+    if base in ("FLAT", "SCRATCH", "GLOBAL"):
+        base = _FLAT_SEG.get((dword0 >> 16) & 3)
+        if base is None:
+            return _invalid(data, offset)
+        fmt = table().formats[base]
     word = dword0
-    if fmt.bits > 32:
+    if long:
         if offset + 8 > len(data):
             return _invalid(data, offset)
         word |= _u32(data, offset + 4) << 32
     if base == "VOPD":
         return _decode_vopd(data, offset, fmt, word)
-    opfield = fmt.fields.get("op")          # EXP has a single op and no op field
-    plan = _plan(base, (word >> opfield.lo) & opfield.mask if opfield is not None else 0)
+    plan = _plan(base, (word >> opf[0]) & opf[1] if opf is not None else 0)
     if plan is None:
         return _invalid(data, offset)
     has_lit = plan.inherent_lit or any((word >> lo) & mask == opd.LITERAL for lo, mask in plan.used)
