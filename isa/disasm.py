@@ -70,14 +70,6 @@ def imm16f_text(v: int) -> str:
     return F16_TEXT.get(v) or f"0x{v:x}"
 
 
-def imm16i_text(v: int) -> str:
-    v &= 0xFFFF
-    s = _sext(v, 16)
-    if -16 <= s <= 64:
-        return str(s)
-    return f"0x{v:x}"
-
-
 def imm64_text(v: int) -> str:
     v &= (1 << 64) - 1
     s = _sext(v, 64)
@@ -271,7 +263,6 @@ _SALU_TYPE = {"i16": "i32", "f16": "i32", "pk_i16": "i32", "pk_f16": "i32", "pk_
 def _ssrc(inst: Inst, fld: str, op: OpInfo) -> str:
     code = inst.fields[fld]
     n = _regs(op, fld)
-    o = _operand(op, fld)
     if op.amd_name in _SALU_REG_ONLY and is_const(code):
         return const_text(code, "i32", inst.literal) + "/*Invalid immediate*/"
     text = src_text(code, _SALU_TYPE.get(_ty(op, fld), _ty(op, fld)), n, inst.literal)
@@ -603,10 +594,6 @@ def _mn(op: OpInfo, enc: str) -> str:
     return f"{op.mnemonic}_{enc}" if enc else op.mnemonic
 
 
-def _vop_dst(op: OpInfo, code: int, n: int) -> str:
-    return vgpr(code, n)
-
-
 _LO128_NOTE = "/*Invalid register, operand has '{}' register class*/"
 
 
@@ -720,7 +707,7 @@ def _p_vop2(inst: Inst, op: OpInfo) -> str:
     info = _vop_info(op)
     types = {fl: (ty, n) for fl, ty, n in info["srcs"]}
     ty0, n0 = types.get("src0", ("i32", 1))
-    ty1, n1 = _ty(op, "vsrc1"), _regs(op, "vsrc1")
+    n1 = _regs(op, "vsrc1")
     s0 = _e32_src0(inst, info, ty0, n0)
     if info["lo128"] and f["vsrc1"] >= 128 and name in ("V_LDEXP_F16_E32", "V_FMAAK_F16_E32", "V_FMAMK_F16_E32"):
         raise _Reject
@@ -786,7 +773,6 @@ def _p_vop3(inst: Inst, op: OpInfo) -> str:
     if letters is None:
         raise _Reject
     srcs = info["srcs"]
-    nsrc = len(srcs)
     used = {fl for fl, _, _ in srcs}
     for fl in ("src0", "src1", "src2"):
         if fl not in used and f[fl]:

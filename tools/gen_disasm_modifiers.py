@@ -78,7 +78,7 @@ def probe() -> dict:
     results = lc.llvm_disassemble([_word(s, op, b) for s, op, b in jobs])
     out: dict[str, dict] = {}
     base_text: dict[str, str | None] = {}
-    for (space, op, bit), (text, _, _) in zip(jobs, results):
+    for (space, op, bit), (text, _, _) in zip(jobs, results, strict=True):
         entry = out.setdefault(f"{space}:{op.opcode}", {"name": op.amd_name, "bits": "", "opsel_len": 0})
         if bit is None:
             base_text[op.amd_name] = text

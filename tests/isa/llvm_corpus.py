@@ -798,7 +798,7 @@ def corpus(n_per_family: int = 1000, seed: int = 0, families: tuple[str, ...] = 
     items = [(fam, data) for fam in families for data in generate(fam, n_per_family, seed)]
     results = llvm_disassemble([d for _, d in items], mc)
     entries = []
-    for i, ((fam, data), (text, enc, size)) in enumerate(zip(items, results)):
+    for i, ((fam, data), (text, enc, size)) in enumerate(zip(items, results, strict=True)):
         if size is not None and size > len(data):
             # LLVM read past the generated words into the marker (e.g. as a literal): keep the
             # bytes it read, so that the entry stands on its own.
