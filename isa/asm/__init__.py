@@ -1,0 +1,432 @@
+"""The gfx1100 assembler: LLVM AMDGPU assembly text in, machine code out.
+
+    from isa import assemble
+    code = assemble("v_add_f32 v1, v2, v3\\ns_endpgm")
+
+`assemble` returns the bytes of the text section, bit for bit what
+`llvm-mc -triple=amdgcn-amd-amdhsa -mcpu=gfx1100` encodes (wave32). `Assembler` keeps the
+per-statement listing (offsets, encodings, source lines) for tools such as `amdrt asm`.
+Every error is an `isa.AsmError` with the line and column of the offending text.
+"""
+
+import re
+import struct
+
+from isa.asm.encoder import Encoded, encode_instruction, encode_special, parse_special_operands
+from isa.asm.lexer import Expr, ExprParser, tokenize
+from isa.asm.operand import Imm, Named, parse_operands
+from isa.asm.special import PREDEFINED_SYMBOLS
+from isa.asm.vopd import encode_vopd
+from isa.errors import AsmError
+
+__all__ = ['assemble', 'Assembler', 'Statement']
+
+_LABEL_RE = re.compile(r'\s*([A-Za-z_.$][A-Za-z0-9_.$@]*)\s*:(?!:)')
+_ASSIGN_RE = re.compile(r'\s*([A-Za-z_.$][A-Za-z0-9_.$@]*)\s*=(?!=)')
+_MNEMONIC_RE = re.compile(r'\s*([A-Za-z_.$][A-Za-z0-9_.$@]*)')
+_SPACES = ' \t\r\f\v'
+
+
+class Statement:
+    """One emitted statement: where it lives, its bytes, and the source it came from."""
+    __slots__ = ('line', 'offset', 'data', 'text', 'kind', 'fixup', 'name')
+
+    def __init__(self, line, offset, data, text, kind, fixup=None, name=''):
+        self.line = line
+        self.offset = offset
+        self.data = data
+        self.text = text
+        self.kind = kind          # 'inst', 'data', 'label', 'align'
+        self.fixup = fixup
+        self.name = name
+
+
+def _strip_comment(line: str) -> str:
+    """The line without its ';' or '//' comment (quotes respected)."""
+    if '"' not in line:
+        i = line.find(';')
+        j = line.find('//')
+        if i < 0 and j < 0:
+            return line
+        if i < 0 or (0 <= j < i):
+            i = j
+        return line[:i]
+    quote = False
+    k = 0
+    n = len(line)
+    while k < n:
+        c = line[k]
+        if c == '\\' and quote:
+            k += 2
+            continue
+        if c == '"':
+            quote = not quote
+        elif not quote and (c == ';' or (c == '/' and line.startswith('//', k))):
+            return line[:k]
+        k += 1
+    return line
+
+
+def _blank_block_comments(text: str) -> str:
+    """Replace /* ... */ comments by spaces, keeping line breaks (line/column numbers stay)."""
+    out = []
+    pos = 0
+    while True:
+        i = text.find('/*', pos)
+        if i < 0:
+            out.append(text[pos:])
+            return ''.join(out)
+        # a '/*' inside a line comment or string does not open a block comment
+        line_start = text.rfind('\n', 0, i) + 1
+        prefix = text[line_start:i]
+        if _strip_comment(prefix) != prefix or prefix.count('"') % 2:
+            out.append(text[pos:i + 2])
+            pos = i + 2
+            continue
+        j = text.find('*/', i + 2)
+        if j < 0:
+            raise AsmError("unterminated comment", text.count('\n', 0, i) + 1, i - line_start + 1,
+                           text[line_start:text.find('\n', i) if text.find('\n', i) >= 0 else len(text)])
+        out.append(text[pos:i])
+        body = text[i:j + 2]
+        out.append(''.join('\n' if c == '\n' else ' ' for c in body))
+        pos = j + 2
+
+
+class Assembler:
+    """Assembles one source text; `statements` holds the listing, `data()` the bytes."""
+
+    def __init__(self):
+        self.statements: list[Statement] = []
+        self.symbols: dict[str, int] = dict(PREDEFINED_SYMBOLS)
+        self.labels: dict[str, int] = {}
+        self.offset = 0
+        self._chunks: list[bytes] = []
+
+    # -- symbols -------------------------------------------------------------------------------
+    def _lookup(self, name):
+        if name in self.labels:
+            return self.labels[name]
+        return self.symbols.get(name)
+
+    def _eval(self, value, lineno, line, col0, dot=None):
+        if isinstance(value, Expr):
+            try:
+                return value.evaluate(self._lookup, self.offset if dot is None else dot)
+            except AsmError as e:
+                raise AsmError(e.message, lineno, col0 + e.column, line) from None
+        return value
+
+    # -- driver --------------------------------------------------------------------------------
+    def assemble(self, text: str) -> bytes:
+        if '/*' in text:
+            text = _blank_block_comments(text)
+        lines = text.split('\n')
+        for lineno, raw in enumerate(lines, 1):
+            try:
+                self._statement(raw, lineno)
+            except AsmError as e:
+                if e.line:
+                    raise
+                raise AsmError(e.message, lineno, e.column, raw) from None
+        self._resolve()
+        return self.data()
+
+    def data(self) -> bytes:
+        return b''.join(self._chunks)
+
+    def _emit(self, data: bytes, lineno, text, kind, fixup=None, name=''):
+        self.statements.append(Statement(lineno, self.offset, data, text, kind, fixup, name))
+        self._chunks.append(data)
+        self.offset += len(data)
+
+    def _statement(self, raw: str, lineno: int):
+        line = _strip_comment(raw)
+        pos = 0
+        n = len(line)
+        while pos < n and line[pos] in _SPACES:
+            pos += 1
+        if pos >= n:
+            return
+        # labels
+        while True:
+            m = _LABEL_RE.match(line, pos)
+            if m is None:
+                break
+            name = m.group(1)
+            if name in self.labels or name in self.symbols:
+                raise AsmError(f"symbol '{name}' is already defined", lineno, m.start(1) + 1, raw)
+            self.labels[name] = self.offset
+            self.statements.append(Statement(lineno, self.offset, b'', name + ':', 'label'))
+            pos = m.end()
+            while pos < n and line[pos] in _SPACES:
+                pos += 1
+            if pos >= n:
+                return
+        m = _ASSIGN_RE.match(line, pos)
+        if m is not None:
+            self._assign(m.group(1), line, m.end(), lineno, raw)
+            return
+        m = _MNEMONIC_RE.match(line, pos)
+        if m is None:
+            raise AsmError("unexpected token at start of statement", lineno, pos + 1, raw)
+        word = m.group(1)
+        mstart = m.start(1)
+        rest_start = m.end()
+        if word[0] == '.':
+            self._directive(word.lower(), line, rest_start, lineno, raw, mstart)
+            return
+        self._instruction(word.lower(), line, rest_start, lineno, raw, mstart)
+
+    def _instruction(self, name, line, rest_start, lineno, raw, mstart):
+        text = line[rest_start:]
+        col0 = rest_start
+        if '::' in text:
+            enc = self._vopd(name, text, col0, lineno, raw, mstart)
+        else:
+            try:
+                special = None
+                if name in ('s_waitcnt', 's_delay_alu', 's_waitcnt_depctr'):
+                    toks = tokenize(text, col0)
+                    if toks[0][0] == 'end':
+                        raise AsmError("too few operands for instruction", 0, mstart + 1)
+                    special = parse_special_operands(name, toks)
+                    self._check_special(name, special, toks)
+                if special is not None:
+                    enc = encode_special(name, special)
+                else:
+                    try:
+                        items = parse_operands(text)
+                    except AsmError as e:
+                        raise AsmError(e.message, 0, col0 + e.column) from None
+                    if self._has_expr(items):
+                        items = self._resolve_items(items)
+                    enc = encode_instruction(name, items, col0)
+            except AsmError as e:
+                col = e.column
+                if e.message in ('invalid instruction', 'instruction not supported on this GPU') or \
+                        e.message.endswith('variant of this instruction is not supported') or \
+                        e.message in ('too few operands for instruction',) and col <= 1:
+                    col = mstart + 1
+                raise AsmError(e.message, lineno, col, raw) from None
+        self._emit(enc.data, lineno, line.strip(), 'inst', enc.fixup, enc.name)
+
+    @staticmethod
+    def _has_expr(items):
+        for it in items:
+            if type(it) is Imm or type(it) is Named:
+                if type(it.value) is Expr:
+                    return True
+        return False
+
+    def _resolve_items(self, items):
+        """Items with expressions over absolute symbols (.set, predefined) replaced by values;
+        expressions naming labels stay for fixups."""
+        out = []
+        for it in items:
+            v = getattr(it, 'value', None)
+            if type(v) is Expr and (type(it) is Imm or type(it) is Named):
+                names = list(v.symbols())
+                if all(n in self.symbols for n in names) and not any(n in self.labels for n in names):
+                    try:
+                        val = v.evaluate(self.symbols.get, self.offset)
+                    except AsmError:
+                        out.append(it)
+                        continue
+                    if type(it) is Imm:
+                        it = Imm(val, False, it.col, it.neg, it.abs, it.lit)
+                    else:
+                        it = Named(it.name, val, it.col, it.vcol)
+            out.append(it)
+        return out
+
+    def _check_special(self, name, value, toks):
+        if isinstance(value, int) and not -0x8000 <= value <= 0xFFFF and name != 's_waitcnt':
+            raise AsmError("invalid operand for instruction", 0, toks[0][2] + 1)
+
+    def _vopd(self, name, text, col0, lineno, raw, mstart):
+        k = text.index('::')
+        left = text[:k]
+        right = text[k + 2:]
+        m = _MNEMONIC_RE.match(right)
+        if m is None:
+            raise AsmError("invalid VOPDY instruction", lineno, col0 + k + 3, raw)
+        yname = m.group(1).lower()
+        ycol = col0 + k + 2 + m.start(1)
+        yops = right[m.end():]
+        ycol0 = col0 + k + 2 + m.end()
+        try:
+            try:
+                xitems = parse_operands(left)
+            except AsmError as e:
+                raise AsmError(e.message, 0, col0 + e.column) from None
+            try:
+                yitems = parse_operands(yops)
+            except AsmError as e:
+                raise AsmError(e.message, 0, ycol0 + e.column) from None
+            return encode_vopd(name, xitems, col0, mstart, yname, yitems, ycol0, ycol)
+        except AsmError as e:
+            raise AsmError(e.message, lineno, e.column, raw) from None
+
+    # -- fixups --------------------------------------------------------------------------------
+    def _resolve(self):
+        if not any(s.fixup is not None for s in self.statements):
+            return
+        chunks = []
+        for st in self.statements:
+            if st.fixup is not None:
+                kind, expr, at = st.fixup
+                raw = st.text
+                try:
+                    value = expr.evaluate(self._lookup, st.offset)
+                except AsmError as e:
+                    raise AsmError(e.message, st.line, 1, raw) from None
+                data = bytearray(st.data)
+                if kind == 'br':
+                    if value in self.labels.values() or any(s in self.labels for s in expr.symbols()):
+                        delta = value - (st.offset + 4)
+                        if delta % 4:
+                            raise AsmError("branch target is not aligned", st.line, 1, raw)
+                        delta //= 4
+                    else:
+                        delta = value
+                    if not -0x8000 <= delta <= 0x7FFF:
+                        raise AsmError("branch target out of range", st.line, 1, raw)
+                    data[0:2] = (delta & 0xFFFF).to_bytes(2, 'little')
+                else:
+                    data[at:at + 4] = (value & 0xFFFFFFFF).to_bytes(4, 'little')
+                st.data = bytes(data)
+            chunks.append(st.data)
+        self._chunks = chunks
+
+    # -- directives ----------------------------------------------------------------------------
+    def _assign(self, name, line, start, lineno, raw):
+        toks = tokenize(line[start:], start)
+        p = ExprParser(toks)
+        try:
+            v = p.parse_expr()
+            if p.kind() != 'end':
+                raise p.error("unexpected token")
+        except AsmError as e:
+            raise AsmError(e.message, lineno, e.column, raw) from None
+        if name in self.labels:
+            raise AsmError(f"redefinition of '{name}'", lineno, 1, raw)
+        self.symbols[name] = self._eval(v, lineno, raw, 0)
+
+    def _directive(self, d, line, start, lineno, raw, dcol):
+        args_text = line[start:]
+        if d in _IGNORED_DIRECTIVES:
+            return
+        if d in ('.set', '.equ'):
+            toks = tokenize(args_text, start)
+            if toks[0][0] != 'id' or toks[1][0] != ',':
+                raise AsmError("expected identifier", lineno, toks[0][2] + 1, raw)
+            name = toks[0][1]
+            p = ExprParser(toks, 2)
+            try:
+                v = p.parse_expr()
+                if p.kind() != 'end':
+                    raise p.error("unexpected token")
+            except AsmError as e:
+                raise AsmError(e.message, lineno, e.column, raw) from None
+            self.symbols[name] = self._eval(v, lineno, raw, 0)
+            return
+        if d in _DATA_DIRECTIVES:
+            size = _DATA_DIRECTIVES[d]
+            toks = tokenize(args_text, start)
+            p = ExprParser(toks)
+            out = bytearray()
+            try:
+                while p.kind() != 'end':
+                    v = p.parse_expr()
+                    v = self._eval(v, lineno, raw, 0, self.offset + len(out))
+                    lo = -(1 << (8 * size - 1))
+                    hi = (1 << (8 * size)) - 1
+                    if not lo <= v <= hi:
+                        raise AsmError("out of range literal value", lineno, p.tok[2] + 1, raw)
+                    out += (v & hi).to_bytes(size, 'little')
+                    if not p.accept(','):
+                        break
+                if p.kind() != 'end':
+                    raise p.error("unexpected token in directive")
+            except AsmError as e:
+                raise AsmError(e.message, lineno, e.column, raw) from None
+            self._emit(bytes(out), lineno, line.strip(), 'data')
+            return
+        if d in ('.p2align', '.align', '.balign', '.p2alignw', '.p2alignl'):
+            toks = tokenize(args_text, start)
+            p = ExprParser(toks)
+            try:
+                a = self._eval(p.parse_expr(), lineno, raw, 0)
+                fill = None
+                if p.accept(','):
+                    if p.kind() != ',':
+                        fill = self._eval(p.parse_expr(), lineno, raw, 0)
+                    if p.accept(','):
+                        self._eval(p.parse_expr(), lineno, raw, 0)
+                if p.kind() != 'end':
+                    raise p.error("unexpected token in directive")
+            except AsmError as e:
+                raise AsmError(e.message, lineno, e.column, raw) from None
+            if d in ('.p2align', '.align'):
+                if not 0 <= a <= 32:
+                    raise AsmError("invalid alignment value", lineno, toks[0][2] + 1, raw)
+                align = 1 << a
+            else:
+                if a <= 0 or a & (a - 1):
+                    raise AsmError("alignment must be a power of 2", lineno, toks[0][2] + 1, raw)
+                align = a
+            pad = (-self.offset) % align
+            if pad:
+                if fill is None:
+                    words, rest = divmod(pad, 4)
+                    data = b'\x00' * rest + struct.pack('<I', 0xBF800000) * words if self.offset % 4 == 0 \
+                        else b'\x00' * pad
+                else:
+                    data = bytes([fill & 0xFF]) * pad
+                self._emit(data, lineno, line.strip(), 'align')
+            return
+        if d in ('.zero', '.space', '.skip'):
+            toks = tokenize(args_text, start)
+            p = ExprParser(toks)
+            try:
+                cnt = self._eval(p.parse_expr(), lineno, raw, 0)
+                fill = 0
+                if p.accept(','):
+                    fill = self._eval(p.parse_expr(), lineno, raw, 0)
+            except AsmError as e:
+                raise AsmError(e.message, lineno, e.column, raw) from None
+            if cnt < 0:
+                raise AsmError("invalid number of bytes", lineno, start + 1, raw)
+            self._emit(bytes([fill & 0xFF]) * cnt, lineno, line.strip(), 'data')
+            return
+        if d in ('.ascii', '.asciz', '.string'):
+            toks = tokenize(args_text, start)
+            out = bytearray()
+            k = 0
+            while toks[k][0] == 'str':
+                s = toks[k][1][1:-1].encode().decode('unicode_escape').encode('latin-1')
+                out += s + (b'\x00' if d != '.ascii' else b'')
+                k += 1
+                if toks[k][0] == ',':
+                    k += 1
+            if toks[k][0] != 'end':
+                raise AsmError("expected string", lineno, toks[k][2] + 1, raw)
+            self._emit(bytes(out), lineno, line.strip(), 'data')
+            return
+        raise AsmError("unknown directive", lineno, dcol + 1, raw)
+
+
+_DATA_DIRECTIVES = {'.byte': 1, '.short': 2, '.hword': 2, '.2byte': 2, '.value': 2, '.long': 4, '.int': 4,
+                    '.4byte': 4, '.word': 4, '.quad': 8, '.8byte': 8}
+_IGNORED_DIRECTIVES = frozenset(('.text', '.globl', '.global', '.type', '.size', '.local', '.weak', '.hidden',
+                                 '.protected', '.file', '.ident', '.loc', '.cfi_startproc', '.cfi_endproc',
+                                 '.amdgcn_target', '.amdgpu_hsa_kernel', '.p2align_end'))
+
+
+def assemble(text: str) -> bytes:
+    """Assemble gfx1100 assembly text (LLVM syntax) into the bytes of its code."""
+    return Assembler().assemble(text)
+
+
+del Encoded

@@ -1,0 +1,966 @@
+"""Matching parsed operands against an instruction's forms, and encoding the chosen form.
+
+`encode_instruction(mnemonic, items)` tries the forms of a mnemonic in LLVM's order (e32, e64,
+DPP, ...) and returns an `Encoded` for the first that accepts the operands, or raises AsmError
+with the most specific complaint. The builder calls the same function with operand objects it
+made itself, so text and builder share every rule here.
+"""
+
+from isa import operands as ops
+from isa.asm import special
+from isa.asm.immediates import F64_INLINE, ImmError, encode_float, encode_int, int_code
+from isa.asm.lexer import Expr, ExprParser
+from isa.asm.operand import Func, Imm, Named, Reg
+from isa.asm.syntax import is_unsupported, variants
+from isa.errors import AsmError
+from isa.tables import table
+
+
+class Fail(Exception):
+    """A form does not accept the operands: message, 0-based column, and how far matching got
+    (the most advanced failure across forms is the one reported)."""
+
+    def __init__(self, message, col=None, rank=0):
+        super().__init__(message)
+        self.message = message
+        self.col = col
+        self.rank = rank
+
+
+class Encoded:
+    """An encoded instruction: its bytes, and for a branch to a label the expression to resolve
+    once labels have addresses (the simm16 field is patched then)."""
+    __slots__ = ('data', 'fixup', 'name')
+
+    def __init__(self, data: bytes, fixup=None, name=''):
+        self.data = data
+        self.fixup = fixup
+        self.name = name
+
+
+# ---------------------------------------------------------------------------------------------
+# Field layout per format: field -> (lo, mask).
+
+_FIELDS = {}
+
+
+def fields(fmt: str) -> dict:
+    f = _FIELDS.get(fmt)
+    if f is None:
+        f = {n: (x.lo, x.mask) for n, x in table().formats[fmt].fields.items()}
+        _FIELDS[fmt] = f
+    return f
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-instruction matching state.
+
+class State:
+    __slots__ = ('vals', 'literal', 'lit_col', 'lit_expr', 'sregs', 'neg', 'abs', 'item_rank', 'kimm',
+                 'variant', 'mods', 'dpp_neg', 'dpp_abs')
+
+    def __init__(self, variant):
+        self.vals = {}
+        self.literal = None
+        self.lit_col = None
+        self.lit_expr = None
+        self.sregs = []
+        self.neg = 0
+        self.abs = 0
+        self.item_rank = 0
+        self.kimm = None
+        self.variant = variant
+        self.mods = {}
+
+    def add_literal(self, value, col):
+        if self.literal is None:
+            self.literal = value
+            self.lit_col = col
+        elif self.literal != value:
+            raise Fail("only one unique literal operand is allowed", col, 1000)
+
+
+_NOT_CONST_BUS = frozenset((ops.NULL,))
+
+
+def _accept_src(slot, item, st: State):
+    """A VALU/SALU source -> its 9-bit code; records literal and scalar reads."""
+    cls = type(item)
+    sext = slot.name == 'sext'
+    if cls is Reg:
+        if (item.neg or item.abs) and not slot.fpmods and not (sext and item.neg == 'sext' and not item.abs):
+            return None
+        if item.file == 'v':
+            if not slot.allow_v or item.count != slot.regs or item.tag != 'v' or (slot.lo128 and item.code >= 128):
+                return None
+            code = ops.VGPR_FIRST + item.code
+        else:
+            if not slot.allow_s or item.tag not in slot.tags:
+                return None
+            if item.count is not None and item.count != slot.regs:
+                return None
+            code = item.code
+            st.sregs.append(code)
+        if item.neg or item.abs:
+            bit = 1 << slot.index
+            if item.neg:
+                st.neg |= bit
+            if item.abs:
+                st.abs |= bit
+        return code
+    if cls is Imm:
+        if not slot.allow_const:
+            return None
+        if (item.neg or item.abs) and not slot.fpmods and not (sext and item.neg == 'sext' and not item.abs):
+            return None
+        v = item.value
+        if type(v) is Expr:
+            if not slot.allow_lit:
+                return None
+            st.add_literal(('expr', id(v)), item.col)
+            st.lit_expr = v
+            return ops.LITERAL
+        neg, absf = item.neg, item.abs
+        if (neg or absf) and slot.modbits:
+            if not item.is_float and slot.otype in ('f64', 'i64') and int_code(v) is None \
+                    and F64_INLINE.get(v & 0xFFFFFFFFFFFFFFFF) is None:
+                return None      # a 64-bit literal with modifiers has no 32-bit form
+            bit = 1 << slot.index
+            if neg:
+                st.neg |= bit
+            if absf:
+                st.abs |= bit
+            neg = absf = False
+        try:
+            if item.is_float:
+                d = v
+                if absf:
+                    d = abs(d)
+                if neg:
+                    d = -d
+                code, lit = encode_float(d, slot.otype)
+            else:
+                code, lit = encode_int(v, slot.otype, neg, absf)
+        except ImmError:
+            return None
+        if lit is not None:
+            if not slot.allow_lit:
+                return None
+            st.add_literal(lit, item.col)
+        return code
+    return None
+
+
+def _accept_sreg(slot, item, st):
+    if type(item) is not Reg or item.file != 's' or item.neg or item.abs:
+        return None
+    if item.tag not in slot.tags:
+        return None
+    if item.count is not None and item.count != slot.regs:
+        return None
+    return item.code
+
+
+def _imm_int(item, lo, hi):
+    """An integer immediate within [lo, hi] (lo None: any value, truncated)."""
+    if type(item) is not Imm or item.neg or item.abs:
+        return None
+    v = item.value
+    if item.is_float:
+        return None
+    if type(v) is Expr:
+        return v
+    if lo is not None and not lo <= v <= hi:
+        return None
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# Positional operand matching.
+
+def _match_slots(variant, items, st: State) -> int:
+    """Match positional operands; returns the index of the first modifier item."""
+    slots = variant.slots
+    n = len(items)
+    i = 0
+    vals = st.vals
+    for slot in slots:
+        item = items[i] if i < n else None
+        kind = slot.kind
+        if item is None or (type(item) is Named and kind not in ('saddr', 'vaddr_off')):
+            if slot.optional:
+                continue
+            col = item.col if item is not None else None
+            raise Fail("too few operands for instruction" if item is None else "invalid operand for instruction",
+                       col, i)
+        if kind == 'src':
+            code = _accept_src(slot, item, st)
+            if code is None:
+                if slot.name == 'v16':
+                    code = _accept_v16(item)
+                    if code is not None:
+                        vals[slot.field] = code
+                        i += 1
+                        continue
+                raise Fail("invalid operand for instruction", item.col, i)
+            vals[slot.field] = code
+        elif kind == 'vgpr':
+            if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.count != slot.regs \
+                    or item.neg or item.abs or (slot.lo128 and item.code >= 128):
+                if slot.name == 'vdata' and type(item) is Reg and item.file == 'v' and item.tag == 'v' \
+                        and item.count == slot.regs + 1 and not item.neg and not item.abs:
+                    st.mods['_vdata_extra'] = True
+                    vals[slot.field] = item.code
+                    i += 1
+                    continue
+                raise Fail("invalid operand for instruction", item.col, i)
+            vals[slot.field] = item.code + 256 if slot.field in _SRC_FIELDS else item.code
+        elif kind == 'sreg':
+            code = _accept_sreg(slot, item, st)
+            if code is None:
+                raise Fail("invalid operand for instruction", item.col, i)
+            if slot.name == 'read':
+                st.sregs.append(code)
+            vals[slot.field] = code
+        elif kind == 'fixed':
+            if type(item) is Reg and item.tag == slot.fixed and not item.neg and not item.abs:
+                i += 1
+                continue
+            if slot.optional:
+                continue
+            raise Fail("invalid operand for instruction", item.col, i)
+        else:
+            _match_special(slot, item, st, i)
+        i += 1
+    return i
+
+
+_SRC_FIELDS = frozenset(('src0', 'src1', 'src2'))
+
+
+def _accept_v16(item):
+    if type(item) is Reg and item.file == 'v' and item.tag in ('vl', 'vh') and not item.neg and not item.abs:
+        return ops.VGPR_FIRST + item.code + (128 if item.tag == 'vh' else 0)
+    return None
+
+
+def _match_special(slot, item, st, i):
+    kind = slot.kind
+    vals = st.vals
+    bad = Fail("invalid operand for instruction", getattr(item, 'col', None), i)
+    if kind == 'imm':
+        v = _imm_int(item, slot.lo, slot.hi)
+        if v is None:
+            raise bad
+        if type(v) is Expr:
+            raise Fail("expected absolute expression", item.col, i)
+        vals[slot.field] = v
+    elif kind == 'label':
+        v = _imm_int(item, None, None)
+        if v is None:
+            raise bad
+        if type(v) is Expr:
+            st.mods['_fixup'] = v
+            vals[slot.field] = 0
+        else:
+            vals[slot.field] = v
+    elif kind == 'v16':
+        code = _accept_v16(item)
+        if code is None:
+            raise bad
+        vals[slot.field] = code if slot.field in _SRC_FIELDS else code - ops.VGPR_FIRST
+    elif kind == 'kimm':
+        if type(item) is not Imm or item.neg or item.abs:
+            raise bad
+        v = item.value
+        if type(v) is Expr:
+            st.add_literal(('expr', id(v)), item.col)
+            st.lit_expr = v
+            return
+        if item.is_float:
+            from isa.asm.immediates import f16_bits, f32_bits
+            try:
+                lit = f16_bits(v) if slot.otype == 'f16' else f32_bits(v)
+            except ImmError:
+                raise bad from None
+        else:
+            hi = 0xFFFF if slot.otype == 'f16' else 0xFFFFFFFF
+            lo = -0x8000 if slot.otype == 'f16' else -0x80000000
+            if not lo <= v <= hi:
+                raise bad
+            lit = v & hi
+        st.add_literal(lit, item.col)
+    elif kind == 'imm32':
+        if type(item) is not Imm or item.neg or item.abs:
+            raise bad
+        v = item.value
+        if type(v) is Expr:
+            st.add_literal(('expr', id(v)), item.col)
+            st.lit_expr = v
+            return
+        if item.is_float:
+            from isa.asm.immediates import f64_bits
+            v = f64_bits(v) & 0xFFFFFFFF
+        elif not -0x80000000 <= v <= 0xFFFFFFFF:
+            raise bad
+        st.add_literal(v & 0xFFFFFFFF, item.col)
+    elif kind == 'hwreg':
+        if type(item) is Func and item.name == 'hwreg':
+            vals[slot.field] = special.hwreg_value(item)
+        else:
+            v = _imm_int(item, -0x8000, 0xFFFF)
+            if v is None or type(v) is Expr:
+                raise bad
+            vals[slot.field] = v & 0xFFFF
+    elif kind in ('sendmsg', 'sendmsg_rtn'):
+        if type(item) is Func and item.name == 'sendmsg':
+            vals[slot.field] = special.sendmsg_value(item, kind == 'sendmsg_rtn')
+        else:
+            v = _imm_int(item, -0x8000, 0xFFFF)
+            if v is None or type(v) is Expr:
+                raise bad
+            vals[slot.field] = v & 0xFFFF
+    elif kind == 'smem_offset':
+        if type(item) is Reg:
+            code = _accept_sreg(_SMEM_SOFF_SLOT, item, st)
+            if code is None:
+                raise bad
+            vals['soffset'] = code
+        else:
+            v = _imm_int(item, None, None)
+            if v is None:
+                raise bad
+            if type(v) is Expr:
+                raise Fail("expected absolute expression", item.col, i)
+            _check_smem_offset(slot.name == 'buffer', v, item.col, i)
+            vals['offset'] = v
+            st.mods['_smem_imm'] = True
+    elif kind == 'saddr':
+        if type(item) is Named and item.name == 'off' and item.value is None:
+            if slot.name == 'sreg':
+                raise bad
+            vals['saddr'] = ops.NULL
+        elif slot.name == 'off':
+            raise bad
+        else:
+            code = _accept_sreg(slot, item, st)
+            if code is None:
+                raise bad
+            vals['saddr'] = code
+    elif kind == 'vaddr_off':
+        if type(item) is Named and item.name == 'off' and item.value is None:
+            st.mods['_vaddr'] = 0
+        elif type(item) is Reg and item.file == 'v' and item.tag == 'v' and not item.neg and not item.abs \
+                and (item.count == 1 or (slot.name == 'buf' and item.count == 2)):
+            vals[slot.field] = item.code
+            st.mods['_vaddr'] = item.count
+        else:
+            raise bad
+    elif kind == 'soffset':
+        if type(item) is Reg:
+            code = _accept_sreg(slot, item, st)
+        elif type(item) is Imm and not item.neg and not item.abs and type(item.value) is not Expr:
+            try:
+                code, lit = encode_float(item.value, 'i32') if item.is_float else encode_int(item.value, 'i32')
+            except ImmError:
+                code, lit = None, None
+            if lit is not None:
+                code = None
+        else:
+            code = None
+        if code is None:
+            raise bad
+        vals[slot.field] = code
+    else:
+        if kind in ('waitcnt', 'delay', 'depctr'):
+            raise bad
+        raise AsmError(f"internal: unknown operand kind {kind}")
+
+
+def _check_smem_offset(buffer, v, col, i):
+    if buffer:
+        if not 0 <= v <= 0xFFFFF:
+            raise Fail("expected a 20-bit unsigned offset", col, i)
+    elif not -0x100000 <= v <= 0xFFFFF:
+        raise Fail("expected a 21-bit signed offset", col, i)
+
+
+class _SregSlot:
+    __slots__ = ('tags', 'regs')
+
+    def __init__(self, tags, regs):
+        self.tags = tags
+        self.regs = regs
+
+
+_SMEM_SOFF_SLOT = _SregSlot(frozenset(('s', 'ttmp', 'vcc_lo', 'vcc_hi', 'exec_lo', 'exec_hi', 'm0', 'null',
+                                        'scc')), 1)
+
+# ---------------------------------------------------------------------------------------------
+# Modifiers.
+
+# Named modifier -> the modifier slot it fills.
+_MOD_SLOT = {
+    'clamp': 'clamp', 'mul': 'omod', 'div': 'omod', 'op_sel': 'op_sel', 'op_sel_hi': 'op_sel_hi',
+    'neg_lo': 'neg_lo', 'neg_hi': 'neg_hi', 'glc': 'cpol', 'slc': 'cpol', 'dlc': 'cpol',
+    'offset': 'offset', 'offset0': 'offset0', 'offset1': 'offset1', 'gds': 'gds', 'offen': 'offen',
+    'idxen': 'idxen', 'tfe': 'tfe', 'format': 'format', 'quad_perm': 'dpp_ctrl', 'row_shl': 'dpp_ctrl',
+    'row_shr': 'dpp_ctrl', 'row_ror': 'dpp_ctrl', 'row_mirror': 'dpp_ctrl', 'row_half_mirror': 'dpp_ctrl',
+    'row_share': 'dpp_ctrl', 'row_xmask': 'dpp_ctrl', 'row_mask': 'row_mask', 'bank_mask': 'bank_mask',
+    'bound_ctrl': 'bound_ctrl', 'fi': 'fi', 'dpp8': 'dpp8',
+}
+_KEYWORD_MODS = frozenset(('clamp', 'glc', 'slc', 'dlc', 'gds', 'offen', 'idxen', 'tfe', 'row_mirror',
+                           'row_half_mirror'))
+_ROW_BASE = {'row_shl': (0x100, 1, 15), 'row_shr': (0x110, 1, 15), 'row_ror': (0x120, 1, 15),
+             'row_share': (0x150, 0, 15), 'row_xmask': (0x160, 0, 15)}
+
+
+def _int_value(item: Named, i):
+    v = item.value
+    if isinstance(v, Expr):
+        raise Fail("expected absolute expression", item.vcol, i)
+    if not isinstance(v, int):
+        raise Fail("expected absolute expression", item.vcol, i)
+    return v
+
+
+def _bit_list(item: Named, i, maxlen=4):
+    v = item.value
+    if not isinstance(v, list) or not v:
+        raise Fail("expected a left square bracket", item.vcol, i)
+    if len(v) > maxlen:
+        raise Fail("expected a closing square bracket", item.vcol, i)
+    bits = 0
+    for k, e in enumerate(v):
+        if not isinstance(e, int) or e not in (0, 1):
+            raise Fail("expected a 0 or 1", item.vcol, i)
+        bits |= e << k
+    return bits, len(v)
+
+
+def _mod_value(item, i):
+    """(slot, value) of a modifier item."""
+    if type(item) is not Named:
+        raise Fail("invalid operand for instruction", getattr(item, 'col', None), i)
+    name = item.name
+    slot = _MOD_SLOT.get(name)
+    if slot is None:
+        raise Fail("not a valid operand.", item.col, i)
+    if name in _KEYWORD_MODS:
+        if item.value is not None:
+            raise Fail("not a valid operand.", item.col, i)
+        if name == 'row_mirror':
+            return slot, 0x140
+        if name == 'row_half_mirror':
+            return slot, 0x141
+        return slot, name
+    if item.value is None:
+        raise Fail("invalid operand for instruction", item.col, i)
+    if name == 'mul':
+        v = _int_value(item, i)
+        if v not in (1, 2, 4):
+            raise Fail("invalid mul value.", item.col, i)
+        return slot, {1: 0, 2: 1, 4: 2}[v]
+    if name == 'div':
+        v = _int_value(item, i)
+        if v not in (1, 2):
+            raise Fail("invalid div value.", item.col, i)
+        return slot, 0 if v == 1 else 3
+    if name in ('op_sel', 'op_sel_hi', 'neg_lo', 'neg_hi'):
+        return slot, _bit_list(item, i)
+    if name == 'quad_perm':
+        v = item.value
+        if not isinstance(v, list) or len(v) != 4:
+            raise Fail("expected a 2-bit value" if isinstance(v, list) else "expected a left square bracket",
+                       item.vcol, i)
+        out = 0
+        for k, e in enumerate(v):
+            if not isinstance(e, int) or not 0 <= e <= 3:
+                raise Fail("expected a 2-bit value", item.vcol, i)
+            out |= e << (2 * k)
+        return slot, out
+    if name in _ROW_BASE:
+        base, lo, hi = _ROW_BASE[name]
+        v = _int_value(item, i)
+        if not lo <= v <= hi:
+            raise Fail(f"invalid {name} value", item.vcol, i)
+        return slot, base + v
+    if name == 'dpp8':
+        v = item.value
+        if not isinstance(v, list) or len(v) != 8:
+            raise Fail("expected a comma" if isinstance(v, list) else "expected a left square bracket",
+                       item.vcol, i)
+        out = 0
+        for k, e in enumerate(v):
+            if not isinstance(e, int) or not 0 <= e <= 7:
+                raise Fail("expected a 3-bit value", item.vcol, i)
+            out |= e << (3 * k)
+        return slot, out
+    if name in ('row_mask', 'bank_mask'):
+        return slot, _int_value(item, i) & 0xF
+    if name in ('bound_ctrl', 'fi'):
+        v = _int_value(item, i)
+        if v not in (0, 1):
+            raise Fail(f"invalid {name} value", item.vcol, i)
+        return slot, v
+    if name == 'offset':
+        if isinstance(item.value, Func) and item.value.name == 'swizzle':
+            return 'swizzle', special.swizzle_value(item.value)
+        return slot, _int_value(item, i)
+    if name in ('offset0', 'offset1'):
+        return slot, _int_value(item, i)
+    if name == 'format':
+        return slot, special.format_value(item.value, item.vcol)
+    raise Fail("not a valid operand.", item.col, i)
+
+
+def _match_mods(variant, items, start, st: State):
+    mods = st.mods
+    allowed = variant.mods
+    pos = 0
+    for i in range(start, len(items)):
+        item = items[i]
+        slot, value = _mod_value(item, i)
+        if slot == 'offset' and 'swizzle' in allowed:
+            slot, value = 'swizzle', value
+        try:
+            k = allowed.index(slot, pos)
+        except ValueError:
+            raise Fail("invalid operand for instruction" if slot in allowed or slot in _ANY_MOD else
+                       "not a valid operand.", item.col, i) from None
+        if slot == 'cpol':
+            bits = mods.get('cpol', ())
+            if value in bits:
+                raise Fail("duplicate cache policy modifier", item.col, i)
+            mods['cpol'] = bits + (value,)
+            pos = k
+        else:
+            if slot in mods:
+                raise Fail("invalid operand for instruction", item.col, i)
+            mods[slot] = value
+            pos = k + 1
+
+
+_ANY_MOD = frozenset(_MOD_SLOT.values())
+
+# ---------------------------------------------------------------------------------------------
+# Family encoders: turn st.vals / st.mods into bytes.
+
+
+def _pack(fmt, vals, base):
+    f = fields(fmt)
+    w = base
+    for name, v in vals.items():
+        lo, mask = f[name]
+        w |= (v & mask) << lo
+    return w
+
+
+def _with_literal(word, size, st):
+    data = word.to_bytes(size, 'little')
+    if st.literal is not None:
+        lit = st.literal
+        if type(lit) is tuple:
+            lit = 0
+        data += (lit & 0xFFFFFFFF).to_bytes(4, 'little')
+    return data
+
+
+def _enc_scalar(variant, st):
+    fam = variant.family
+    vals = st.vals
+    if fam == 'SMEM':
+        if 'sbase' in vals:
+            vals['sbase'] = vals['sbase'] >> 1
+        if st.mods.get('offset') is not None:
+            if '_smem_imm' in st.mods:
+                raise Fail("invalid operand for instruction", None, 99)
+            v = st.mods['offset']
+            _check_smem_offset(variant.slots[-1].name == 'buffer', v, None, 99)
+            vals['offset'] = v
+        if 'soffset' not in vals and variant.slots:
+            vals['soffset'] = ops.NULL
+        if 'sdata' not in vals and variant.slots:
+            vals['sdata'] = 0
+        for b in st.mods.get('cpol', ()):
+            if b == 'slc':
+                raise Fail("invalid operand for instruction", None, 99)
+            vals[b] = 1
+        w = _pack('SMEM', vals, variant.base)
+        return w.to_bytes(8, 'little')
+    if fam == 'SOPK' and variant.mnemonic.startswith('s_waitcnt_') and vals.get('sdst') != ops.NULL:
+        raise Fail("src0 must be null", None, 1)
+    w = _pack(variant.fmt.replace('_LIT', ''), vals, variant.base)
+    return _with_literal(w, 4, st)
+
+
+_SHIFT64 = frozenset(('v_lshlrev_b64', 'v_lshrrev_b64', 'v_ashrrev_i64'))
+_IMPLICIT_VCC = frozenset(('v_div_fmas_f32', 'v_div_fmas_f64'))
+
+
+def _check_const_bus(variant, st):
+    regs = set(c for c in st.sregs if c not in _NOT_CONST_BUS)
+    n = len(regs)
+    if st.literal is not None:
+        n += 1
+    m = variant.mnemonic
+    if m in _IMPLICIT_VCC or (variant.family in ('VOP2',) and m in ('v_cndmask_b32', 'v_add_co_ci_u32',
+                                                                      'v_sub_co_ci_u32', 'v_subrev_co_ci_u32')):
+        if ops.VCC_LO not in regs:
+            n += 1
+    limit = 1 if m in _SHIFT64 else 2
+    if n > limit:
+        raise Fail("invalid operand (violates constant bus restrictions)", st.lit_col, 1001)
+
+
+def _opsel_bits(variant, value, nsrc):
+    bits, length = value
+    out = bits & ((1 << nsrc) - 1)
+    if length > nsrc and (bits >> nsrc) & 1:
+        out |= 8
+    return out
+
+
+def _enc_valu(variant, st):
+    fam = variant.family
+    vals = st.vals
+    mods = st.mods
+    m = variant.mnemonic
+    dpp = variant.dpp
+    _check_const_bus(variant, st)
+    nsrc = sum(1 for s in variant.slots if s.kind == 'src' and s.field in ('src0', 'src1', 'src2'))
+    if fam in ('VOP1', 'VOP2', 'VOPC'):
+        if dpp is None:
+            size = 8 if st.literal is not None else 4
+            w = _pack(fam, vals, variant.base)
+            return _with_literal(w, 4, st) if size == 8 else w.to_bytes(4, 'little')
+        fmt = variant.fmt
+        src0 = vals.pop('src0')
+        if src0 < ops.VGPR_FIRST:
+            raise Fail("invalid operand for instruction", None, 1)
+        vals['vsrc0'] = src0 - ops.VGPR_FIRST
+        if st.neg & 1:
+            vals['src0_neg'] = 1
+        if st.abs & 1:
+            vals['src0_abs'] = 1
+        if st.neg & 2:
+            vals['src1_neg'] = 1
+        if st.abs & 2:
+            vals['src1_abs'] = 1
+        if dpp == 'dpp16':
+            _dpp16_fields(vals, mods)
+            vals['src0'] = ops.DPP16
+        else:
+            _dpp8_fields(vals, mods)
+            vals['src0'] = ops.DPP8_FI if mods.get('fi') else ops.DPP8
+        return _pack(fmt, vals, variant.base).to_bytes(8, 'little')
+    # VOP3 / VOP3SD / VOP3P
+    if fam == 'VOP3P':
+        return _enc_vop3p(variant, st, nsrc)
+    if 'clamp' in mods:
+        vals['clmp'] = 1
+    if 'omod' in mods:
+        vals['omod'] = mods['omod']
+    if 'op_sel' in mods:
+        bits = _opsel_bits(variant, mods['op_sel'], nsrc)
+        if m in _OPSEL_ZERO and bits:
+            raise Fail("invalid op_sel operand", None, 99)
+        vals['opsel'] = bits
+    if st.neg:
+        vals['neg'] = st.neg
+    if st.abs:
+        if fam == 'VOP3SD':
+            raise Fail("invalid operand for instruction", None, 99)
+        vals['abs'] = st.abs
+    if m.startswith('v_cmpx_') and fam == 'VOP3':
+        vals['vdst'] = ops.EXEC_LO
+    fmt = variant.fmt
+    if dpp is not None:
+        src0 = vals.get('src0', ops.VGPR_FIRST)
+        vals['vsrc0'] = src0 - ops.VGPR_FIRST
+        if dpp == 'dpp16':
+            _dpp16_fields(vals, mods)
+            vals['src0'] = ops.DPP16
+        else:
+            _dpp8_fields(vals, mods)
+            vals['src0'] = ops.DPP8_FI if mods.get('fi') else ops.DPP8
+        return _pack(fmt, vals, variant.base).to_bytes(12, 'little')
+    w = _pack(fam if fam != 'VOP3SD' else 'VOP3SD', vals, variant.base)
+    if st.literal is not None:
+        return _with_literal(w, 8, st)
+    return w.to_bytes(8, 'little')
+
+
+_OPSEL_ZERO = frozenset(('v_dot2_f16_f16', 'v_dot2_bf16_bf16'))
+
+
+def _enc_vop3p(variant, st, nsrc):
+    vals = st.vals
+    mods = st.mods
+    flags = variant.flags
+    hi_default = 0 if 'mix' in flags else 7
+    if 'op_sel' in mods:
+        bits, _ = mods['op_sel']
+        vals['opsel'] = bits & 7
+    hi = hi_default
+    if 'op_sel_hi' in mods:
+        bits, length = mods['op_sel_hi']
+        mask = (1 << length) - 1
+        hi = (hi_default & ~mask) | (bits & mask)
+    vals['opsel_hi'] = hi & 3
+    vals['opsel_hi2'] = (hi >> 2) & 1
+    neg = st.neg
+    if 'neg_lo' in mods:
+        neg |= mods['neg_lo'][0] & 7
+    if neg:
+        vals['neg'] = neg
+    nh = st.abs
+    if 'neg_hi' in mods:
+        nh |= mods['neg_hi'][0] & 7
+    if nh:
+        vals['neg_hi'] = nh
+    if 'clamp' in mods:
+        vals['clmp'] = 1
+    dpp = variant.dpp
+    if dpp is not None:
+        src0 = vals.get('src0', ops.VGPR_FIRST)
+        vals['vsrc0'] = src0 - ops.VGPR_FIRST
+        if dpp == 'dpp16':
+            _dpp16_fields(vals, mods)
+            vals['src0'] = ops.DPP16
+        else:
+            _dpp8_fields(vals, mods)
+            vals['src0'] = ops.DPP8_FI if mods.get('fi') else ops.DPP8
+        return _pack(variant.fmt, vals, variant.base).to_bytes(12, 'little')
+    w = _pack('VOP3P', vals, variant.base)
+    if st.literal is not None:
+        return _with_literal(w, 8, st)
+    return w.to_bytes(8, 'little')
+
+
+def _dpp16_fields(vals, mods):
+    if 'dpp_ctrl' not in mods:
+        raise Fail("invalid operand for instruction", None, 99)
+    vals['dpp'] = mods['dpp_ctrl']
+    vals['row_mask'] = mods.get('row_mask', 0xF)
+    vals['bank_mask'] = mods.get('bank_mask', 0xF)
+    if mods.get('bound_ctrl'):
+        vals['bc'] = 1
+    if mods.get('fi'):
+        vals['fi'] = 1
+
+
+def _dpp8_fields(vals, mods):
+    if 'dpp8' not in mods:
+        raise Fail("invalid operand for instruction", None, 99)
+    sel = mods['dpp8']
+    for k in range(8):
+        vals[f'lane_sel_{k}'] = (sel >> (3 * k)) & 7
+
+
+def _enc_ds(variant, st):
+    vals = st.vals
+    mods = st.mods
+    if 'offset' in mods:
+        v = mods['offset']
+        if not 0 <= v <= 0xFFFF:
+            raise Fail("expected a 16-bit unsigned offset", None, 99)
+        vals['offset0'] = v & 0xFF
+        vals['offset1'] = v >> 8
+    if 'swizzle' in mods:
+        v = mods['swizzle']
+        if not 0 <= v <= 0xFFFF:
+            raise Fail("expected a 16-bit offset", None, 99)
+        vals['offset0'] = v & 0xFF
+        vals['offset1'] = v >> 8
+    for k in ('offset0', 'offset1'):
+        if k in mods:
+            v = mods[k]
+            if not 0 <= v <= 0xFF:
+                raise Fail(f"invalid {k} value.", None, 99)
+            vals[k] = v
+    if 'gds' in mods:
+        vals['gds'] = 1
+    elif 'gds_required' in variant.flags:
+        raise Fail("too few operands for instruction", None, 98)
+    return _pack('DS', vals, variant.base).to_bytes(8, 'little')
+
+
+def _enc_flat(variant, st):
+    vals = st.vals
+    mods = st.mods
+    fam = variant.family
+    cpol = mods.get('cpol', ())
+    flags = variant.flags
+    if 'rtn' in flags and 'glc' not in cpol:
+        raise Fail("instruction must use glc", None, 97)
+    if 'nortn' in flags and 'glc' in cpol:
+        raise Fail("instruction must not use glc", None, 97)
+    for b in cpol:
+        vals[b] = 1
+    off = mods.get('offset', 0)
+    if fam == 'FLAT':
+        if not 0 <= off <= 0xFFF:
+            raise Fail("expected a 12-bit unsigned offset", None, 99)
+        vals['saddr'] = ops.NULL
+    else:
+        if not -0x1000 <= off <= 0xFFF:
+            raise Fail("expected a 13-bit signed offset", None, 99)
+    vals['offset'] = off & 0x1FFF
+    if fam == 'SCRATCH':
+        if mods.get('_vaddr'):
+            vals['sve'] = 1
+    return _pack(fam, vals, variant.base).to_bytes(8, 'little')
+
+
+def _enc_buf(variant, st):
+    vals = st.vals
+    mods = st.mods
+    fam = variant.family
+    if not variant.slots:
+        return _pack(fam, vals, variant.base).to_bytes(8, 'little')
+    vaddr = mods.get('_vaddr', 0)
+    idxen = 'idxen' in mods
+    offen = 'offen' in mods
+    need = int(idxen) + int(offen)
+    if need != vaddr:
+        raise Fail("invalid operand for instruction", None, 96)
+    vals['idxen'] = int(idxen)
+    vals['offen'] = int(offen)
+    if 'tfe' in mods and 'store' in variant.flags:
+        raise Fail("TFE modifier has no meaning for store instructions", None, 95)
+    if ('tfe' in mods) != ('_vdata_extra' in mods) and 'vdata' in vals:
+        raise Fail("invalid operand for instruction", None, 95)
+    if 'tfe' in mods:
+        vals['tfe'] = 1
+    vals['srsrc'] = vals['srsrc'] >> 2
+    off = mods.get('offset', 0)
+    if not 0 <= off <= 0xFFFF:
+        raise Fail("expected a 16-bit unsigned offset", None, 99)
+    vals['offset'] = off & 0xFFF
+    for b in mods.get('cpol', ()):
+        vals[b] = 1
+    if fam == 'MTBUF':
+        vals['format'] = mods.get('format', 1)
+    return _pack(fam, vals, variant.base).to_bytes(8, 'little')
+
+
+_FAMILY_ENCODERS = {
+    'SOP1': _enc_scalar, 'SOP2': _enc_scalar, 'SOPC': _enc_scalar, 'SOPK': _enc_scalar, 'SOPP': _enc_scalar,
+    'SMEM': _enc_scalar, 'VOP1': _enc_valu, 'VOP2': _enc_valu, 'VOPC': _enc_valu, 'VOP3': _enc_valu,
+    'VOP3SD': _enc_valu, 'VOP3P': _enc_valu, 'DS': _enc_ds, 'FLAT': _enc_flat, 'GLOBAL': _enc_flat,
+    'SCRATCH': _enc_flat, 'MUBUF': _enc_buf, 'MTBUF': _enc_buf,
+}
+
+
+def try_variant(variant, items):
+    st = State(variant)
+    start = _match_slots(variant, items, st)
+    _match_mods(variant, items, start, st)
+    data = _FAMILY_ENCODERS[variant.family](variant, st)
+    return data, st
+
+
+# ---------------------------------------------------------------------------------------------
+# Mnemonic suffixes and the public entry point.
+
+_SUFFIXES = (('_e64_dpp', 'e64_dpp'), ('_e64', 'e64'), ('_e32', 'e32'), ('_dpp', 'dpp'), ('_sdwa', 'sdwa'))
+_SUFFIX_MSG = {'e64_dpp': 'e64_dpp', 'e64': 'e64', 'e32': 'e32', 'dpp': 'dpp', 'sdwa': 'sdwa'}
+
+
+def split_suffix(name: str):
+    forms = variants()
+    if name in forms:
+        return name, ''
+    for suf, key in _SUFFIXES:
+        if name.endswith(suf):
+            return name[:-len(suf)], key
+    return name, ''
+
+
+def lookup(name: str):
+    """(base mnemonic, suffix, forms) for a mnemonic as written (lower case)."""
+    from isa.asm.aliases import ALIASES
+    base, suffix = split_suffix(name)
+    forms = variants().get(base)
+    if forms is None:
+        alias = ALIASES.get(base)
+        if alias is not None:
+            forms = variants().get(alias)
+            base = alias
+    return base, suffix, forms
+
+
+def encode_instruction(name: str, items: list, col0: int = 0):
+    """Encode one instruction (mnemonic as written, lower case; parsed operand items).
+    Returns an Encoded. Raises AsmError (column relative to the operand text + col0)."""
+    base, suffix, forms = lookup(name)
+    if forms is None:
+        if is_unsupported(base) and not suffix:
+            raise AsmError("instruction not supported on this GPU", 0, 1)
+        raise AsmError("invalid instruction", 0, 1)
+    cands = [v for v in forms if suffix in v.suffixes]
+    if not cands:
+        raise AsmError(f"{_SUFFIX_MSG.get(suffix, suffix)} variant of this instruction is not supported", 0, 1)
+    if not suffix:
+        has_dpp = any(type(it) is Named and _MOD_SLOT.get(it.name) in ('dpp_ctrl', 'dpp8', 'row_mask',
+                                                                        'bank_mask', 'bound_ctrl', 'fi')
+                      for it in items)
+        if not has_dpp:
+            cands = [v for v in cands if v.dpp is None]
+        else:
+            dpp8 = any(type(it) is Named and it.name == 'dpp8' for it in items)
+            dpp16 = any(type(it) is Named and _MOD_SLOT.get(it.name) == 'dpp_ctrl' for it in items)
+            if dpp8 or dpp16:
+                cands = [v for v in cands if v.dpp == ('dpp8' if dpp8 else 'dpp16')]
+    elif suffix in ('dpp', 'e64_dpp'):
+        dpp8 = any(type(it) is Named and it.name == 'dpp8' for it in items)
+        cands = [v for v in cands if v.dpp == ('dpp8' if dpp8 else 'dpp16')]
+    best = None
+    for v in cands:
+        try:
+            data, st = try_variant(v, items)
+        except Fail as e:
+            if best is None or e.rank > best.rank:
+                best = e
+            continue
+        fix = st.mods.get('_fixup')
+        if st.lit_expr is not None:
+            fix = ('lit', st.lit_expr, len(data) - 4)
+        elif fix is not None:
+            fix = ('br', fix, 0)
+        return Encoded(data, fix, v.name)
+    if best is None:
+        raise AsmError("invalid operand for instruction", 0, 1)
+    col = best.col
+    raise AsmError(best.message, 0, (col + 1 + col0) if col is not None else 1)
+
+
+def parse_special_operands(name: str, toks: list):
+    """Operand items for instructions with their own operand syntax, or None."""
+    kind = _SPECIAL_SYNTAX.get(name)
+    if kind is None:
+        return None
+    p = ExprParser(toks)
+    if kind == 'waitcnt':
+        v = special.parse_waitcnt(p)
+    elif kind == 'delay':
+        v = special.parse_delay(p)
+    else:
+        v = special.parse_depctr(p)
+    if p.kind() != 'end':
+        raise p.error("invalid operand for instruction")
+    return v
+
+
+_SPECIAL_SYNTAX = {'s_waitcnt': 'waitcnt', 's_delay_alu': 'delay', 's_waitcnt_depctr': 'depctr'}
+
+
+def encode_special(name: str, value: int) -> Encoded:
+    op = table().by_mnemonic[name]['SOPP']
+    w = table().formats['SOPP'].base_word()
+    f = table().formats['SOPP'].fields
+    w = f['op'].put(w, op.opcode)
+    w = f['simm16'].put(w, value & 0xFFFF)
+    return Encoded(w.to_bytes(4, 'little'), None, name)
+

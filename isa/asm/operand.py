@@ -1,0 +1,476 @@
+"""Operand syntax: registers, immediates with source modifiers, named modifiers.
+
+`parse_operands` turns the operand text of one instruction into a list of items, without
+knowing the instruction: `Reg`, `Imm` (an int, a float or an `Expr`), `Named` (`clamp`,
+`offset:16`, `op_sel:[0,1]`, ...) and `Func` (`hwreg(...)`, `sendmsg(...)`, `swizzle(...)`).
+Items are immutable, so parsed operand strings are cached.
+"""
+
+import re
+
+from isa import operands as ops
+from isa.asm.lexer import Expr, ExprParser, tokenize
+from isa.errors import AsmError
+
+VGPR_COUNT = 256
+SGPR_COUNT = ops.SGPR_MAX + 1
+TTMP_COUNT = ops.TTMP_LAST - ops.TTMP_FIRST + 1
+
+
+class Reg:
+    """A register operand. `file` is 'v' or 's'; `code` is the VGPR number for 'v' and the
+    9-bit scalar source code for 's'; `count` is the number of dwords (None for special
+    sources that fit any width: null, src_scc, src_shared_base, ...); `tag` names the kind:
+    'v', 's', 'ttmp' or the special register's name."""
+    __slots__ = ('file', 'code', 'count', 'tag', 'col', 'neg', 'abs')
+
+    def __init__(self, file, code, count, tag, col=0, neg=False, abs_=False):
+        self.file = file
+        self.code = code
+        self.count = count
+        self.tag = tag
+        self.col = col
+        self.neg = neg
+        self.abs = abs_
+
+    def with_mods(self, neg, abs_, col):
+        return Reg(self.file, self.code, self.count, self.tag, col, neg, abs_)
+
+    @property
+    def src_code(self) -> int:
+        """The 9-bit source operand code."""
+        return self.code + ops.VGPR_FIRST if self.file == 'v' else self.code
+
+    def __repr__(self):
+        return f"Reg({self.tag}:{self.code}x{self.count}{' neg' if self.neg else ''}{' abs' if self.abs else ''})"
+
+
+class Imm:
+    """An immediate: `value` is an int (64-bit two's complement), a float (for floating-point
+    tokens, kept as a Python float of the parsed double) or an `Expr` naming symbols."""
+    __slots__ = ('value', 'is_float', 'col', 'neg', 'abs', 'lit')
+
+    def __init__(self, value, is_float=False, col=0, neg=False, abs_=False, lit=False):
+        self.value = value
+        self.is_float = is_float
+        self.col = col
+        self.neg = neg
+        self.abs = abs_
+        self.lit = lit
+
+    @property
+    def is_expr(self) -> bool:
+        return isinstance(self.value, Expr)
+
+    def __repr__(self):
+        return f"Imm({self.value!r}{' f' if self.is_float else ''}{' neg' if self.neg else ''}{' abs' if self.abs else ''})"
+
+
+class Named:
+    """A named modifier: a bare keyword (`clamp`, `glc`, `off`, `offen`, `row_mirror`) with
+    value None, or `name:value` with an int, Expr, list of values, or Func."""
+    __slots__ = ('name', 'value', 'col', 'vcol')
+
+    def __init__(self, name, value=None, col=0, vcol=0):
+        self.name = name
+        self.value = value
+        self.col = col
+        self.vcol = vcol
+
+    def __repr__(self):
+        return f"Named({self.name}{'' if self.value is None else ':' + repr(self.value)})"
+
+
+class Func:
+    """A function-like operand: name(args...), e.g. hwreg(HW_REG_MODE, 0, 1)."""
+    __slots__ = ('name', 'args', 'col')
+
+    def __init__(self, name, args, col=0):
+        self.name = name
+        self.args = args
+        self.col = col
+
+    def __repr__(self):
+        return f"Func({self.name}{tuple(self.args)!r})"
+
+
+class Sym:
+    """A bare identifier inside a list or function argument (e.g. BUF_FMT_32_FLOAT, VALU_DEP_1)."""
+    __slots__ = ('name', 'col')
+
+    def __init__(self, name, col=0):
+        self.name = name
+        self.col = col
+
+    def __repr__(self):
+        return f"Sym({self.name})"
+
+
+# Special registers: name -> (code, count, tag). Count None fits any operand width.
+SPECIAL_REGS = {
+    'vcc_lo': (ops.VCC_LO, 1, 'vcc_lo'), 'vcc_hi': (ops.VCC_HI, 1, 'vcc_hi'), 'vcc': (ops.VCC_LO, 2, 'vcc'),
+    'exec_lo': (ops.EXEC_LO, 1, 'exec_lo'), 'exec_hi': (ops.EXEC_HI, 1, 'exec_hi'),
+    'exec': (ops.EXEC_LO, 2, 'exec'),
+    'm0': (ops.M0, 1, 'm0'), 'null': (ops.NULL, None, 'null'),
+    'scc': (ops.SCC, None, 'scc'), 'src_scc': (ops.SCC, None, 'scc'),
+    'shared_base': (ops.SHARED_BASE, None, 'shared_base'),
+    'src_shared_base': (ops.SHARED_BASE, None, 'shared_base'),
+    'shared_limit': (ops.SHARED_LIMIT, None, 'shared_limit'),
+    'src_shared_limit': (ops.SHARED_LIMIT, None, 'shared_limit'),
+    'private_base': (ops.PRIVATE_BASE, None, 'private_base'),
+    'src_private_base': (ops.PRIVATE_BASE, None, 'private_base'),
+    'private_limit': (ops.PRIVATE_LIMIT, None, 'private_limit'),
+    'src_private_limit': (ops.PRIVATE_LIMIT, None, 'private_limit'),
+    'lds_direct': (ops.LDS_DIRECT, 1, 'lds_direct'), 'src_lds_direct': (ops.LDS_DIRECT, 1, 'lds_direct'),
+}
+# Registers LLVM knows but that do not exist on gfx11, with the message it gives.
+UNAVAILABLE_REGS = {
+    'vccz': "execz and vccz are not supported on this GPU",
+    'src_vccz': "execz and vccz are not supported on this GPU",
+    'execz': "execz and vccz are not supported on this GPU",
+    'src_execz': "execz and vccz are not supported on this GPU",
+}
+for _n in ('pops_exiting_wave_id', 'src_pops_exiting_wave_id', 'flat_scratch', 'flat_scratch_lo',
+           'flat_scratch_hi', 'xnack_mask', 'xnack_mask_lo', 'xnack_mask_hi', 'tba', 'tba_lo', 'tba_hi',
+           'tma', 'tma_lo', 'tma_hi'):
+    UNAVAILABLE_REGS[_n] = "register not available on this GPU"
+
+# Register range sizes (in dwords) LLVM has register classes for.
+VGPR_SIZES = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16, 32))
+SGPR_SIZES = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16, 32))
+
+_SINGLE_REG_RE = re.compile(r'(v|s|ttmp)([0-9]+)$')
+_REG_PREFIXES = ('v', 's', 'ttmp')
+
+# Bare identifiers that are modifiers, not symbols.
+KEYWORDS = frozenset((
+    'off', 'offen', 'idxen', 'glc', 'slc', 'dlc', 'gds', 'tfe', 'lds', 'clamp', 'row_mirror',
+    'row_half_mirror', 'nv', 'done', 'vm', 'compr', 'a16', 'd16', 'r128', 'unorm', 'lwe', 'high',
+    'row_en', 'noglc', 'noslc', 'nodlc', 'notfe', 'nogds', 'noclamp',
+))
+# Function-like operands parsed as Func items.
+FUNCS = frozenset(('hwreg', 'sendmsg', 'swizzle'))
+
+
+def is_register_token(p: ExprParser, j: int | None = None) -> bool:
+    """Whether the token at j (default: current) starts a register."""
+    toks = p.toks
+    i = p.i if j is None else j
+    t = toks[i]
+    if t[0] == 'id':
+        name = t[1]
+        if name in SPECIAL_REGS or name in UNAVAILABLE_REGS:
+            return True
+        if _SINGLE_REG_RE.match(name):
+            return True
+        if name in _REG_PREFIXES and i + 1 < len(toks) and toks[i + 1][0] == '[':
+            return True
+        if '.' in name and _SINGLE_REG_RE.match(name.split('.', 1)[0]):
+            return True
+        return False
+    if t[0] == '[' and i + 1 < len(toks) and toks[i + 1][0] == 'id':
+        return is_register_token(p, i + 1)
+    return False
+
+
+def _reg_index_value(p: ExprParser) -> int:
+    t = p.tok
+    v = p.parse_expr()
+    if not isinstance(v, int):
+        raise p.error("expected an absolute expression", t)
+    return v
+
+
+def _make_reg(prefix: str, first: int, count: int, col: int) -> Reg:
+    if prefix == 'v':
+        if first < 0 or first + count > VGPR_COUNT:
+            raise AsmError("register index is out of range", 0, col + 1)
+        if count not in VGPR_SIZES:
+            raise AsmError("invalid or unsupported register size", 0, col + 1)
+        return Reg('v', first, count, 'v', col)
+    limit = SGPR_COUNT if prefix == 's' else TTMP_COUNT
+    if first < 0 or first + count > limit:
+        raise AsmError("register index is out of range", 0, col + 1)
+    if count not in SGPR_SIZES:
+        raise AsmError("invalid or unsupported register size", 0, col + 1)
+    if (count == 2 and first % 2) or (count >= 4 and first % 4):
+        raise AsmError("invalid register alignment", 0, col + 1)
+    base = 0 if prefix == 's' else ops.TTMP_FIRST
+    return Reg('s', base + first, count, prefix, col)
+
+
+_VCCZ = {'vccz': ops.VCCZ, 'src_vccz': ops.VCCZ, 'execz': ops.EXECZ, 'src_execz': ops.EXECZ}
+
+
+def parse_register(p: ExprParser, modified: bool = False) -> Reg:
+    """A register at the cursor (the caller checked is_register_token). `modified`: the register
+    carries a source modifier (LLVM then also takes src_vccz and src_execz)."""
+    t = p.advance()
+    col = t[2]
+    if t[0] == '[':
+        return _parse_reg_list(p, col)
+    name = t[1]
+    spec = SPECIAL_REGS.get(name)
+    if spec is not None:
+        return Reg('s', spec[0], spec[1], spec[2], col)
+    msg = UNAVAILABLE_REGS.get(name)
+    if msg is not None:
+        if modified and name in _VCCZ:
+            return Reg('s', _VCCZ[name], None, 'vccz', col)
+        raise AsmError(msg, 0, col + 1)
+    m = _SINGLE_REG_RE.match(name)
+    if m:
+        return _make_reg(m.group(1), int(m.group(2)), 1, col)
+    if name in _REG_PREFIXES:
+        p.expect('[', "expected '['")
+        first = _reg_index_value(p)
+        last = first
+        if p.accept(':'):
+            last = _reg_index_value(p)
+        p.expect(']', "expected a closing square bracket")
+        if last < first:
+            raise AsmError("first register index should not exceed second index", 0, col + 3)
+        return _make_reg(name, first, last - first + 1, col)
+    # v1.l / v1.h: 16-bit register halves
+    base, _, half = name.partition('.')
+    m = _SINGLE_REG_RE.match(base)
+    if m and m.group(1) == 'v' and half in ('l', 'h'):
+        r = _make_reg('v', int(m.group(2)), 1, col)
+        return Reg('v', r.code, 1, 'vl' if half == 'l' else 'vh', col)
+    raise AsmError("invalid register name", 0, col + 1)
+
+
+def _parse_reg_list(p: ExprParser, col: int) -> Reg:
+    regs = []
+    while True:
+        if not is_register_token(p) or p.kind() == '[':
+            raise p.error("expected a register or a list of registers")
+        regs.append(parse_register(p))
+        if p.accept(','):
+            continue
+        p.expect(']', "expected a comma or a closing square bracket")
+        break
+    first = regs[0]
+    for r in regs:
+        if r.count != 1 or r.tag not in ('v', 's', 'ttmp', 'vcc_lo', 'vcc_hi', 'exec_lo', 'exec_hi'):
+            raise AsmError("expected a single 32-bit register", 0, r.col + 1)
+    for a, b in zip(regs, regs[1:], strict=False):
+        if b.file != a.file or b.code != a.code + 1 or (b.tag != a.tag and not (
+                a.tag in ('vcc_lo', 'exec_lo') and b.tag in ('vcc_hi', 'exec_hi'))):
+            raise AsmError("registers in a list must have consecutive indices", 0, b.col + 1)
+    if len(regs) == 1:
+        return Reg(first.file, first.code, 1, first.tag, col)
+    if first.tag in ('vcc_lo', 'exec_lo'):
+        if len(regs) != 2:
+            raise AsmError("registers in a list must be of the same kind", 0, col + 1)
+        name = 'vcc' if first.tag == 'vcc_lo' else 'exec'
+        return Reg('s', first.code, 2, name, col)
+    if first.tag == 'v':
+        return _make_reg('v', first.code, len(regs), col)
+    if first.tag == 's':
+        return _make_reg('s', first.code, len(regs), col)
+    return _make_reg('ttmp', first.code - ops.TTMP_FIRST, len(regs), col)
+
+
+def _parse_value(p: ExprParser):
+    """A modifier value or list element: Func, bare identifier (Sym), or expression."""
+    t = p.tok
+    if t[0] == 'id' and p.peek()[0] == '(' and t[1] in FUNCS:
+        return _parse_func(p)
+    if t[0] == 'id' and p.peek()[0] in (',', ']', ')', 'end') and t[1] != '.':
+        p.advance()
+        return Sym(t[1], t[2])
+    if t[0] == 'str':
+        p.advance()
+        return t[1][1:-1]
+    if t[0] == '[':
+        p.advance()
+        elems = []
+        if p.kind() != ']':
+            while True:
+                elems.append(_parse_value(p))
+                if p.accept(','):
+                    continue
+                break
+        p.expect(']', "expected a closing square bracket")
+        return elems
+    return p.parse_expr()
+
+
+def _parse_func(p: ExprParser) -> Func:
+    t = p.advance()
+    p.expect('(', "expected a left parenthesis")
+    args = []
+    if p.kind() != ')':
+        while True:
+            args.append(_parse_value(p))
+            if p.accept(','):
+                continue
+            break
+    p.expect(')', "expected a closing parenthesis")
+    return Func(t[1], args, t[2])
+
+
+def _parse_imm(p: ExprParser, in_abs: bool):
+    t = p.tok
+    col = t[2]
+    if t[0] == 'id' and t[1] == 'lit' and p.peek()[0] == '(':
+        p.advance()
+        p.advance()
+        imm = _parse_imm(p, in_abs)
+        p.expect(')', "expected closing parentheses")
+        return Imm(imm.value, imm.is_float, col, lit=True)
+    if t[0] == 'real' or (t[0] == '-' and p.peek()[0] == 'real'):
+        neg = t[0] == '-'
+        if neg:
+            p.advance()
+        r = p.advance()
+        try:
+            v = float(r[1])
+        except ValueError:
+            raise p.error("invalid floating point literal", r) from None
+        return Imm(-v if neg else v, True, col)
+    if t[0] == '-' and p.peek()[0] == '-':
+        raise p.error("invalid syntax, expected 'neg' modifier")
+    v = p.parse_primary_value() if in_abs else p.parse_expr()
+    return Imm(v, False, col)
+
+
+def _is_named_start(p: ExprParser) -> bool:
+    t = p.tok
+    return t[0] == 'id' and p.peek()[0] == ':'
+
+
+def parse_source(p: ExprParser):
+    """A register or immediate with optional source modifiers: -x, |x|, neg(x), abs(x)."""
+    t = p.tok
+    col = t[2]
+    sp3neg = False
+    if t[0] == '-':
+        nxt = p.peek()
+        if nxt[0] == '-':
+            raise p.error("invalid syntax, expected 'neg' modifier")
+        if nxt[0] == '|' or (nxt[0] == 'id' and nxt[1] == 'abs' and p.peek(2)[0] == '(') or \
+                is_register_token(p, p.i + 1):
+            p.advance()
+            sp3neg = True
+    t = p.tok
+    if t[0] == 'id' and t[1] == 'sext' and p.peek()[0] == '(' and not sp3neg:
+        p.advance()
+        p.advance()
+        if is_register_token(p):
+            item = parse_register(p)
+        else:
+            if p.tok[0] == 'end':
+                raise p.error("expected register or immediate")
+            item = _parse_imm(p, False)
+        p.expect(')', "expected closing parentheses")
+        if isinstance(item, Reg):
+            return Reg(item.file, item.code, item.count, item.tag, col, 'sext', False)
+        item.neg = 'sext'
+        item.col = col
+        return item
+    neg = False
+    if t[0] == 'id' and t[1] == 'neg' and p.peek()[0] == '(':
+        if sp3neg:
+            raise p.error("expected register or immediate")
+        p.advance()
+        p.advance()
+        neg = True
+    t = p.tok
+    absf = False
+    if t[0] == 'id' and t[1] == 'abs' and p.peek()[0] == '(':
+        p.advance()
+        p.advance()
+        absf = True
+    t = p.tok
+    lit = False
+    if t[0] == 'id' and t[1] == 'lit' and p.peek()[0] == '(':
+        p.advance()
+        p.advance()
+        lit = True
+    t = p.tok
+    sp3abs = False
+    if t[0] == '|':
+        if absf:
+            raise p.error("expected register or immediate")
+        p.advance()
+        sp3abs = True
+    if is_register_token(p):
+        item = parse_register(p, sp3neg or neg or absf or sp3abs)
+        if lit:
+            raise AsmError("expected immediate with lit modifier", 0, item.col + 1)
+    else:
+        if p.tok[0] == 'id' and (p.peek()[0] == ':' or p.tok[1] in KEYWORDS) and not (
+                neg or absf or lit or sp3abs or sp3neg):
+            raise p.error("not a valid operand.")
+        if p.tok[0] == 'end':
+            raise p.error("expected register or immediate" if (neg or absf or sp3neg or sp3abs)
+                          else "not a valid operand.")
+        item = _parse_imm(p, sp3abs)
+        if lit:
+            item.lit = True
+    if sp3abs:
+        p.expect('|', "expected vertical bar")
+    if absf:
+        p.expect(')', "expected closing parentheses")
+    if lit:
+        p.expect(')', "expected closing parentheses")
+    if neg:
+        p.expect(')', "expected closing parentheses")
+    mneg = neg or sp3neg
+    mabs = absf or sp3abs
+    if mneg or mabs:
+        if isinstance(item, Imm) and item.is_expr:
+            raise AsmError("expected an absolute expression", 0, item.col + 1)
+        if isinstance(item, Reg):
+            return item.with_mods(mneg, mabs, col)
+        item.neg, item.abs, item.col = mneg, mabs, col
+    return item
+
+
+def parse_item(p: ExprParser):
+    """One operand item at the cursor."""
+    t = p.tok
+    k = t[0]
+    if k == 'id':
+        name = t[1]
+        nxt = p.peek()[0]
+        if nxt == ':':
+            p.advance()
+            p.advance()
+            vtok = p.tok
+            if vtok[0] == 'end':
+                raise p.error(f"expected a value for {name}")
+            return Named(name, _parse_value(p), t[2], vtok[2])
+        if name in KEYWORDS and nxt != '(':
+            p.advance()
+            return Named(name, None, t[2])
+        if name in FUNCS and nxt == '(':
+            return _parse_func(p)
+    return parse_source(p)
+
+
+def parse_tokens(toks: list) -> list:
+    p = ExprParser(toks)
+    items = []
+    while p.kind() != 'end':
+        items.append(parse_item(p))
+        p.accept(',')
+    return items
+
+
+_cache: dict = {}
+
+
+def parse_operands(text: str, col: int = 0) -> list:
+    """The operand items of `text` (an instruction's operands), with columns counted from
+    `col` (the position of `text` in its source line). Cached per (text, col)."""
+    key = (text, col)
+    r = _cache.get(key)
+    if r is None:
+        r = parse_tokens(tokenize(text, col))
+        if len(_cache) > 200000:
+            _cache.clear()
+        _cache[key] = r
+    return r

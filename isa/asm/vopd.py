@@ -1,0 +1,149 @@
+"""VOPD: two VALU operations issued as one instruction, `v_dual_X ... :: v_dual_Y ...`."""
+
+from isa import operands as ops
+from isa.asm.encoder import Encoded, Fail, State, _accept_src, _match_special
+from isa.asm.operand import Imm, Named, Reg
+from isa.asm.syntax import TAGS_SSRC32, Slot
+from isa.errors import AsmError
+from isa.tables import table
+
+# Operations only the Y half may name (and the one LLVM leaves out).
+_Y_ONLY = frozenset(('v_dual_add_nc_u32', 'v_dual_lshlrev_b32', 'v_dual_and_b32'))
+_EXCLUDED = frozenset(('v_dual_dot2acc_f32_bf16',))
+
+
+def _shape(name):
+    """Positional operand kinds of a dual operation."""
+    if name == 'v_dual_mov_b32':
+        return ('vdst', 'src0')
+    if name == 'v_dual_fmaak_f32':
+        return ('vdst', 'src0', 'vsrc1', 'kimm')
+    if name == 'v_dual_fmamk_f32':
+        return ('vdst', 'src0', 'kimm', 'vsrc1')
+    return ('vdst', 'src0', 'vsrc1')
+
+
+def _ops():
+    t = table()
+    return {op.mnemonic: op.opcode for op in t.spaces['VOPD'].values() if op.mnemonic not in _EXCLUDED}
+
+
+_OPCODES = None
+_SRC_TAGS = TAGS_SSRC32 | frozenset(('lds_direct',))
+_SRC_SLOT = Slot('src', 'src0', 1, _SRC_TAGS, otype='f32', index=0)
+_SRC_SLOT_I = Slot('src', 'src0', 1, _SRC_TAGS, otype='i32', index=0)
+_SRC_SLOT_PK = Slot('src', 'src0', 1, _SRC_TAGS, otype='pkf16', index=0)
+_KIMM_SLOT = Slot('kimm', 'literal', otype='f32')
+
+
+def _half(name, items, st, col0, base_col):
+    """Match one half; returns dict(vdst=, src0=, vsrc1=)."""
+    shape = _shape(name)
+    out = {}
+    n = len(items)
+    for k, kind in enumerate(shape):
+        if k >= n:
+            raise AsmError("too few operands for instruction", 0, base_col + 1)
+        item = items[k]
+        bad = AsmError("invalid operand for instruction" if not isinstance(item, Named) else "not a valid operand.",
+                       0, col0 + getattr(item, 'col', 0) + 1)
+        if kind in ('vdst', 'vsrc1'):
+            if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.count != 1 or item.neg or \
+                    item.abs:
+                raise bad
+            out[kind] = item.code
+        elif kind == 'src0':
+            if (type(item) is Reg or type(item) is Imm) and (item.neg or item.abs):
+                raise AsmError("not a valid operand.", 0, col0 + item.col + 1)
+            slot = _SRC_SLOT_I if name in ('v_dual_add_nc_u32', 'v_dual_lshlrev_b32', 'v_dual_and_b32',
+                                           'v_dual_mov_b32', 'v_dual_cndmask_b32') else \
+                _SRC_SLOT_PK if name == 'v_dual_dot2acc_f32_f16' else _SRC_SLOT
+            try:
+                code = _accept_src(slot, item, st)
+            except Fail as e:
+                raise AsmError(e.message, 0, col0 + (e.col or 0) + 1) from None
+            if code is None:
+                raise bad
+            out['src0'] = code
+        else:
+            try:
+                _match_special(_KIMM_SLOT, item, st, k)
+            except Fail as e:
+                raise AsmError(e.message, 0, col0 + (e.col or 0) + 1) from None
+    if n > len(shape):
+        item = items[len(shape)]
+        raise AsmError("invalid operand for instruction", 0, col0 + getattr(item, 'col', 0) + 1)
+    return out
+
+
+def _roles(name, half):
+    """The VGPR numbers in the src0, src1 and src2 roles of one half (None: no VGPR there)."""
+    s0 = half['src0'] - ops.VGPR_FIRST if half['src0'] >= ops.VGPR_FIRST else None
+    if name == 'v_dual_fmamk_f32':
+        return s0, None, half['vsrc1']
+    if name in ('v_dual_fmac_f32', 'v_dual_dot2acc_f32_f16'):
+        return s0, half['vsrc1'], half['vdst']
+    return s0, half.get('vsrc1'), None
+
+
+def _role_pos(name, k):
+    """The operand position of role k in the text of `name`."""
+    if k == 0:
+        return 1
+    if name == 'v_dual_fmamk_f32':
+        return 3
+    if k == 1:
+        return 2
+    return 0
+
+
+def encode_vopd(xname, xitems, xcol0, xmcol, yname, yitems, ycol0, ymcol):
+    global _OPCODES
+    if _OPCODES is None:
+        _OPCODES = _ops()
+    if xname not in _OPCODES or xname in _Y_ONLY:
+        raise AsmError("invalid instruction", 0, xmcol + 1)
+    if yname not in _OPCODES:
+        raise AsmError("invalid VOPDY instruction", 0, ymcol + 1)
+    st = State(None)
+    x = _half(xname, xitems, st, xcol0, xmcol)
+    y = _half(yname, yitems, st, ycol0, ymcol)
+    # constant bus: scalar sources, the literal and cndmask's implicit vcc_lo
+    sregs = {v for v in (x['src0'], y['src0']) if (v <= ops.EXEC_HI and v != ops.NULL) or
+             ops.SHARED_BASE <= v <= ops.POPS_EXITING_WAVE_ID or ops.VCCZ <= v <= ops.LDS_DIRECT}
+    if 'v_dual_cndmask_b32' in (xname, yname):
+        sregs.add(ops.VCC_LO)
+    if len(sregs) + (st.literal is not None) > 2:
+        raise AsmError("invalid operand (violates constant bus restrictions)", 0, ycol0 + yitems[1].col + 1)
+    # register bank rules
+    if (x['vdst'] & 1) == (y['vdst'] & 1):
+        raise AsmError("one dst register must be even and the other odd", 0, ycol0 + yitems[0].col + 1)
+    xr, yr = _roles(xname, x), _roles(yname, y)
+    for k, what in enumerate(('src0', 'src1', 'src2')):
+        a, b = xr[k], yr[k]
+        banks = 2 if k == 2 else 4
+        if a is not None and b is not None and a % banks == b % banks:
+            pos = _role_pos(yname, k)
+            raise AsmError(f"{what} operands must use different VGPR banks", 0, ycol0 + yitems[pos].col + 1)
+    f = table().formats['VOPD']
+    w = f.base_word()
+    fl = f.fields
+    w = fl['opx'].put(w, _OPCODES[xname])
+    w = fl['opy'].put(w, _OPCODES[yname])
+    w = fl['vdstx'].put(w, x['vdst'])
+    w = fl['vdsty'].put(w, y['vdst'] >> 1)
+    w = fl['srcx0'].put(w, x['src0'])
+    w = fl['srcy0'].put(w, y['src0'])
+    w = fl['vsrcx1'].put(w, x.get('vsrc1', 0))
+    w = fl['vsrcy1'].put(w, y.get('vsrc1', 0))
+    data = w.to_bytes(8, 'little')
+    fix = None
+    if st.literal is not None:
+        lit = st.literal
+        if type(lit) is tuple:
+            fix = ('lit', st.lit_expr, 8)
+            lit = 0
+        data += (lit & 0xFFFFFFFF).to_bytes(4, 'little')
+    return Encoded(data, fix, f'{xname} :: {yname}')
+
+
