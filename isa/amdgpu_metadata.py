@@ -4,7 +4,8 @@ the code object's MessagePack metadata map.
 Scalars are typed the way llvm-mc types them. Untagged scalars (quoted or not, and `!!str`
 ones) become an integer if LLVM's integer syntax reads them (decimal, 0x, 0b, 0o, leading-0 octal,
 optional '-'), else a boolean (y/n, yes/no, on/off, true/false in lower, Capital or UPPER case),
-else nil if strtod reads a number (llvm-mc writes no value for floating point), else a string.
+else nil if strtod reads a number or the text is empty (llvm-mc writes no value for floating
+point), else a string.
 The tags `!int`, `!bool`, `!float`, `!nil` and `!str` force a type; other tags give a string.
 An empty plain value is an empty list. The result is checked against the metadata schema.
 """
@@ -21,7 +22,7 @@ _BLOCK_START = ".amdgpu_metadata"
 _BLOCK_END = ".end_amdgpu_metadata"
 
 _INTEGER = re.compile(r"-?(?:0[xX](?P<hex>[0-9a-fA-F]+)|0[bB](?P<bin>[01]+)|0o(?P<oct>[0-7]+)|0(?P<oct0>[0-7]+)"
-                      r"|(?P<dec>[0-9]+))")
+                      r"|(?P<dec>[1-9][0-9]*|0))")
 _TRUE = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"}
 _FALSE = {"n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"}
 _FLOAT = re.compile(
@@ -71,7 +72,7 @@ def scalar_value(text: str, tag: str = ""):
         if tag:
             raise ValueError("invalid boolean")
     if tag in ("", "!float"):
-        if _FLOAT.fullmatch(text):
+        if text == "" or _FLOAT.fullmatch(text):  # llvm-mc reads an empty quoted scalar as a number
             return None
         if tag:
             raise ValueError("invalid floating point number")

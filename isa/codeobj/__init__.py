@@ -1,7 +1,13 @@
 """HSA code objects (ELF, code object v5) for gfx11: kernel descriptors, metadata, reading,
 writing and laying out an image for loading."""
 
-from isa.codeobj.build import KernelArg, KernelSpec, build_code_object, layout_kernargs
+from isa.codeobj.build import (
+    KernelArg,
+    KernelSpec,
+    assembler_kernel_metadata,
+    build_code_object,
+    layout_kernargs,
+)
 from isa.codeobj.descriptor import FIELDS, KernelDescriptor
 from isa.codeobj.directives import AmdhsaKernel, build_kernel
 from isa.codeobj.elfview import Section, Segment, Symbol
@@ -14,6 +20,6 @@ from isa.codeobj.writer import LinkedKernel, encode_metadata, link_code_object
 __all__ = [
     "FIELDS", "AmdhsaKernel", "CodeObject", "Kernel", "KernelArg", "KernelArgument", "KernelDescriptor",
     "KernelMetadata", "KernelSpec", "LinkedKernel", "Relocation", "Section", "Segment", "Symbol", "Target",
-    "build_code_object", "build_kernel", "encode_metadata", "layout_kernargs", "link_code_object",
+    "assembler_kernel_metadata", "build_code_object", "build_kernel", "encode_metadata", "layout_kernargs", "link_code_object",
     "parse_target", "verify_metadata",
 ]

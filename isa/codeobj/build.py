@@ -200,6 +200,30 @@ def kernel_metadata(spec: KernelSpec, kernel: AmdhsaKernel, layout: KernargLayou
     return m
 
 
+def assembler_kernel_metadata(kernel: AmdhsaKernel, max_flat_workgroup_size: int = 1024) -> dict:
+    """An `amdhsa.kernels` entry for a kernel assembled from `.amdhsa_kernel` directives alone, for
+    sources without an `.amdgpu_metadata` block: no argument list, the kernarg segment as the
+    descriptor states it."""
+    kd = kernel.descriptor
+    return {
+        ".name": kernel.name,
+        ".symbol": kernel.name + ".kd",
+        ".args": [],
+        ".kernarg_segment_size": kd.kernarg_size,
+        ".kernarg_segment_align": 8,
+        ".group_segment_fixed_size": kd.group_segment_fixed_size,
+        ".private_segment_fixed_size": kd.private_segment_fixed_size,
+        ".wavefront_size": kernel.wavefront_size,
+        ".sgpr_count": kernel.sgpr_count,
+        ".vgpr_count": kernel.vgpr_count,
+        ".max_flat_workgroup_size": _check_int(max_flat_workgroup_size, "max_flat_workgroup_size", 1, 1024),
+        ".sgpr_spill_count": 0,
+        ".vgpr_spill_count": 0,
+        ".uses_dynamic_stack": bool(kd.uses_dynamic_stack),
+        ".language": "Assembler",
+    }
+
+
 def build_code_object(kernels: Sequence[KernelSpec], target: str = "gfx1100",
                       printf_formats: Sequence[str] = ()) -> bytes:
     """A complete code object for `kernels`: each kernel's code at its own 256-byte aligned

@@ -74,6 +74,11 @@ def build_image(co: "CodeObject", base: int, externals: Mapping[str, int]) -> by
     if base % co.image_alignment:
         raise CodeObjectError(
             f"base address 0x{base:x} is not aligned to 0x{co.image_alignment:x} (the code object's alignment)")
+    if not isinstance(externals, Mapping):
+        raise CodeObjectError("symbols must map names to addresses")
+    for name, address in externals.items():
+        if isinstance(address, bool) or not isinstance(address, int) or not 0 <= address <= _U64:
+            raise CodeObjectError(f"address of symbol {name!r} must be an integer in 0..2**64-1, got {address!r}")
     image = bytearray(co.image_size)
     for seg in co.segments:
         image[seg.vaddr:seg.vaddr + seg.filesz] = seg.data

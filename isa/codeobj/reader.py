@@ -74,6 +74,11 @@ class CodeObject:
         relocations applied. `symbols` gives addresses of symbols the code object leaves undefined."""
         return build_image(self, base_address, symbols or {})
 
+    def __repr__(self) -> str:
+        return (f"CodeObject(target={self.target.target_id!r}, v{self.code_object_version}, "
+                f"kernels={list(self.kernels)}, image_size=0x{self.image_size:x}, "
+                f"relocations={len(self.relocations)})")
+
     def symbol(self, name: str) -> Symbol:
         for table in (self.dynamic_symbols, self.symbols):
             for sym in table:

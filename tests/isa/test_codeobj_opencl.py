@@ -15,10 +15,10 @@ from elftools.elf.elffile import ELFFile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from isa import CodeObject, CodeObjectError
 from isa.amdgpu_metadata import parse_amdgpu_metadata
 from isa.amdhsa import parse_amdhsa_kernel
-from isa.codeobj import elf
+from isa.codeobj import CodeObject, KernelArg, elf, layout_kernargs
+from isa.errors import CodeObjectError
 
 pytestmark = pytest.mark.llvm
 
@@ -414,3 +414,18 @@ def test_overwritten_header_words_parse_or_raise_code_object_error(compiled):
         parse_or_code_object_error(bytes(data))
 
     check()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_argument_layout_matches_clang(parsed, name):
+    """Explicit arguments at their natural alignment, then the hidden ones clang chose, give
+    clang's offsets, kernarg segment size and alignment."""
+    for kernel in parsed[name].kernels.values():
+        meta = kernel.metadata
+        args = [KernelArg(a.name, a.size, a.value_kind, address_space=a.address_space, type_name=a.type_name,
+                          pointee_align=a.pointee_align, is_const=a.is_const, is_restrict=a.is_restrict,
+                          is_volatile=a.is_volatile, access=a.access, actual_access=a.actual_access)
+                for a in meta.explicit_args]
+        layout = layout_kernargs(args, [a.value_kind for a in meta.hidden_args])
+        assert layout.args == tuple(meta.raw.get(".args", ()))
+        assert (layout.size, layout.align) == (meta.kernarg_segment_size, meta.kernarg_segment_align)
