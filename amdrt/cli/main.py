@@ -8,6 +8,8 @@ import amdrt
 
 # Subcommand name -> module in amdrt.cli that defines add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = {
+    "info": ("info", "list the CPU and GPU agents: ISA, compute units, limits, memory pools, SDMA engines, links"),
+    "run": ("run", "load or assemble a kernel, run it on given inputs and print or save its outputs"),
     "disasm": ("disasm", "disassemble RDNA3 machine code (raw bytes or an ELF code object) like llvm-objdump -d"),
 }
 
