@@ -116,149 +116,167 @@ def _check_kernels(text: bytes, kernels: Sequence[LinkedKernel], metadata: Mappi
             raise CodeObjectError(f"metadata kernel {m['.name']!r}: .symbol must be {m['.name'] + '.kd'!r}")
 
 
+@dataclass
+class _Section:
+    """An output section: its header fields, and its bytes once addresses are known."""
+
+    name: str
+    type: int
+    flags: int
+    align: int
+    size: int
+    link: str = ""
+    info: int = 0
+    entsize: int = 0
+    segment: int | None = None  # index into the PT_LOAD list, None for non-allocated sections
+    data: bytes = b""
+    offset: int = 0
+    addr: int = 0
+
+
+@dataclass(frozen=True)
+class _Symbol:
+    name: str
+    section: str
+    value: int  # offset inside the section
+    size: int
+    type: int
+
+
+# Allocated sections in ld.lld's order, grouped by PT_LOAD: R, R+X, R+W.
+_LOADS = (elf.PF_R, elf.PF_R | elf.PF_X, elf.PF_R | elf.PF_W)
+_PHNUM = 6  # PT_PHDR, three PT_LOAD, PT_DYNAMIC, PT_NOTE
+_DYNAMIC_TAGS = (elf.DT_SYMTAB, elf.DT_SYMENT, elf.DT_HASH, elf.DT_STRTAB, elf.DT_STRSZ, elf.DT_NULL)
+
+
+def _kernel_symbols(text_size: int, kernels: Sequence[LinkedKernel]) -> list[_Symbol]:
+    """A function symbol at each kernel entry and a descriptor symbol per kernel."""
+    bounds = sorted({k.code_offset for k in kernels} | {text_size})
+    out = []
+    for i, k in enumerate(kernels):
+        size = k.code_size if k.code_size is not None else bounds[bounds.index(k.code_offset) + 1] - k.code_offset
+        out.append(_Symbol(k.name, ".text", k.code_offset, size, elf.STT_FUNC))
+        out.append(_Symbol(k.name + ".kd", ".rodata", i * DESCRIPTOR_SIZE, DESCRIPTOR_SIZE, elf.STT_OBJECT))
+    return out
+
+
+def _assign_places(sections: list[_Section]) -> int:
+    """File offsets and addresses, as ld.lld assigns them: each PT_LOAD starts on a new page of
+    the address space at an address congruent to its file offset. Returns the end offset."""
+    offset = elf.EHDR.size + _PHNUM * elf.PHDR.size
+    address = offset
+    segment = 0
+    for s in sections:
+        offset = elf.align_up(offset, s.align)
+        if s.segment is None:
+            s.offset = offset
+        else:
+            if s.segment != segment:
+                segment = s.segment
+                address = elf.align_up(address, PAGE) + offset % PAGE
+            address = elf.align_up(address, s.align)
+            s.offset, s.addr = offset, address
+            address += s.size
+        offset += s.size
+    return offset
+
+
+def _symbol_table(symbols: list[_Symbol], strings: _Strings, where: dict[str, _Section], index: dict[str, int]) -> bytes:
+    out = bytearray(elf.SYM.size)  # the null symbol
+    for sym in symbols:
+        out += elf.SYM.pack(strings.add(sym.name), (elf.STB_GLOBAL << 4) | sym.type, elf.STV_PROTECTED,
+                            index[sym.section], where[sym.section].addr + sym.value, sym.size)
+    return bytes(out)
+
+
 def link_code_object(text: bytes, kernels: Sequence[LinkedKernel], metadata: Mapping,
                      target: str = "gfx1100") -> bytes:
     """An HSA code object (ELF64, code object v5 unless the target is generic) holding `text`,
     one descriptor per kernel and `metadata` (the full amdhsa.* map) in its note."""
     if not isinstance(text, (bytes, bytearray)) or not text or len(text) % 4:
         raise CodeObjectError("the .text blob must be non-empty bytes, a whole number of 4-byte words")
+    text = bytes(text)
     tgt = parse_target(target)
-    version = 6 if tgt.generic_version else 5
     if not isinstance(metadata, Mapping):
         raise CodeObjectError("metadata must be a map")
-    note_desc = encode_metadata(metadata)
+    note = _note(elf.AMDGPU_NOTE_NAME, elf.NT_AMDGPU_METADATA, encode_metadata(metadata))
     if metadata.get("amdhsa.target", tgt.target_id) != tgt.target_id:
         raise CodeObjectError(f"metadata target {metadata['amdhsa.target']!r} differs from {tgt.target_id!r}")
-    _check_kernels(bytes(text), kernels, metadata)
-    text = bytes(text)
+    _check_kernels(text, kernels, metadata)
 
-    # Symbols: a function symbol at each entry and a descriptor symbol per kernel.
-    entries = sorted({k.code_offset for k in kernels}) + [len(text)]
-    dynstr = _Strings()
-    sym_names = [""]
-    sym_specs = []  # (name, section key, value key, size, type)
-    for i, k in enumerate(kernels):
-        size = k.code_size if k.code_size is not None else entries[entries.index(k.code_offset) + 1] - k.code_offset
-        sym_specs.append((k.name, "text", k.code_offset, size, elf.STT_FUNC))
-        sym_specs.append((k.name + ".kd", "rodata", i * DESCRIPTOR_SIZE, DESCRIPTOR_SIZE, elf.STT_OBJECT))
-    for name, *_ in sym_specs:
-        dynstr.add(name)
-        sym_names.append(name)
-
-    # Layout, following ld.lld: the read-only segment starts at file offset and address 0.
-    phnum = 6
-    layout = {}
-    offset = elf.EHDR.size + phnum * elf.PHDR.size
-    note = _note(elf.AMDGPU_NOTE_NAME, elf.NT_AMDGPU_METADATA, note_desc)
-    nsyms = len(sym_names)
-    hash_table = _hash_table(sym_names)
-    for key, size, align in (("note", len(note), 4), ("dynsym", nsyms * elf.SYM.size, 8),
-                             ("hash", len(hash_table), 4), ("dynstr", len(dynstr.data), 1),
-                             ("rodata", len(kernels) * DESCRIPTOR_SIZE, DESCRIPTOR_ALIGN)):
-        offset = elf.align_up(offset, align)
-        layout[key] = (offset, offset)  # (file offset, address)
-        offset += size
-    ro_end = offset
-    text_off = elf.align_up(ro_end, CODE_ALIGN)
-    text_addr = elf.align_up(ro_end, PAGE) + text_off % PAGE
-    layout["text"] = (text_off, text_addr)
-    dyn_entries_count = 6
-    dyn_off = elf.align_up(text_off + len(text), 8)
-    dyn_addr = elf.align_up(text_addr + len(text), PAGE) + dyn_off % PAGE
-    layout["dynamic"] = (dyn_off, dyn_addr)
-    dyn_size = dyn_entries_count * elf.DYN.size
-
-    def addr(key):
-        return layout[key][1]
-
-    # Descriptors with their code entry offsets.
-    rodata = bytearray()
-    for k in kernels:
-        kd_addr = addr("rodata") + len(rodata)
-        rodata += k.descriptor.replace(
-            kernel_code_entry_byte_offset=text_addr + k.code_offset - kd_addr).to_bytes()
-
-    section_index = {"note": 1, "dynsym": 2, "hash": 3, "dynstr": 4, "rodata": 5, "text": 6, "dynamic": 7}
-    symbols = bytearray(elf.SYM.size)
-    for name, key, value, size, st_type in sym_specs:
-        symbols += elf.SYM.pack(dynstr.index[name], (elf.STB_GLOBAL << 4) | st_type, elf.STV_PROTECTED,
-                                section_index[key], addr(key) + value, size)
-    strtab = _Strings()
-    static_symbols = bytearray(elf.SYM.size)
-    for name, key, value, size, st_type in sym_specs:
-        static_symbols += elf.SYM.pack(strtab.add(name), (elf.STB_GLOBAL << 4) | st_type, elf.STV_PROTECTED,
-                                       section_index[key], addr(key) + value, size)
-    dynamic = b"".join(elf.DYN.pack(tag, value) for tag, value in (
-        (elf.DT_SYMTAB, addr("dynsym")), (elf.DT_SYMENT, elf.SYM.size), (elf.DT_HASH, addr("hash")),
-        (elf.DT_STRTAB, addr("dynstr")), (elf.DT_STRSZ, len(dynstr.data)), (elf.DT_NULL, 0)))
-
-    # Non-allocated sections after the segments, then the section headers.
-    shstrtab = _Strings()
-    offset = dyn_off + dyn_size
-    symtab_off = elf.align_up(offset, 8)
-    offset = symtab_off + len(static_symbols)
-    names = [".note", ".dynsym", ".hash", ".dynstr", ".rodata", ".text", ".dynamic", ".symtab",
-             ".shstrtab", ".strtab"]
-    for n in names:
-        shstrtab.add(n)
-    shstrtab_off = offset
-    offset += len(shstrtab.data)
-    strtab_off = offset
-    offset += len(strtab.data)
-    shoff = elf.align_up(offset, 8)
-
-    ro_size = layout["rodata"][0] + len(rodata)
+    symbols = _kernel_symbols(len(text), kernels)
+    dynstr, strtab, shstrtab = _Strings(), _Strings(), _Strings()
+    for sym in symbols:
+        dynstr.add(sym.name)
+    hash_table = _hash_table(["", *(sym.name for sym in symbols)])
+    nsyms = (len(symbols) + 1) * elf.SYM.size
     sections = [
-        (0, elf.SHT_NULL, 0, 0, 0, 0, 0, 0, 0, 0),
-        (shstrtab.index[".note"], elf.SHT_NOTE, elf.SHF_ALLOC, addr("note"), layout["note"][0], len(note), 0, 0, 4, 0),
-        (shstrtab.index[".dynsym"], elf.SHT_DYNSYM, elf.SHF_ALLOC, addr("dynsym"), layout["dynsym"][0],
-         len(symbols), 4, 1, 8, elf.SYM.size),
-        (shstrtab.index[".hash"], elf.SHT_HASH, elf.SHF_ALLOC, addr("hash"), layout["hash"][0], len(hash_table),
-         2, 0, 4, 4),
-        (shstrtab.index[".dynstr"], elf.SHT_STRTAB, elf.SHF_ALLOC, addr("dynstr"), layout["dynstr"][0],
-         len(dynstr.data), 0, 0, 1, 0),
-        (shstrtab.index[".rodata"], elf.SHT_PROGBITS, elf.SHF_ALLOC, addr("rodata"), layout["rodata"][0],
-         len(rodata), 0, 0, DESCRIPTOR_ALIGN, 0),
-        (shstrtab.index[".text"], elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, text_addr, text_off,
-         len(text), 0, 0, CODE_ALIGN, 0),
-        (shstrtab.index[".dynamic"], elf.SHT_DYNAMIC, elf.SHF_ALLOC | elf.SHF_WRITE, dyn_addr, dyn_off, dyn_size,
-         4, 0, 8, elf.DYN.size),
-        (shstrtab.index[".symtab"], elf.SHT_SYMTAB, 0, 0, symtab_off, len(static_symbols), 10, 1, 8, elf.SYM.size),
-        (shstrtab.index[".shstrtab"], elf.SHT_STRTAB, 0, 0, shstrtab_off, len(shstrtab.data), 0, 0, 1, 0),
-        (shstrtab.index[".strtab"], elf.SHT_STRTAB, 0, 0, strtab_off, len(strtab.data), 0, 0, 1, 0),
+        _Section(".note", elf.SHT_NOTE, elf.SHF_ALLOC, 4, len(note), segment=0, data=note),
+        _Section(".dynsym", elf.SHT_DYNSYM, elf.SHF_ALLOC, 8, nsyms, ".dynstr", 1, elf.SYM.size, segment=0),
+        _Section(".hash", elf.SHT_HASH, elf.SHF_ALLOC, 4, len(hash_table), ".dynsym", 0, 4, 0, hash_table),
+        _Section(".dynstr", elf.SHT_STRTAB, elf.SHF_ALLOC, 1, len(dynstr.data), segment=0, data=bytes(dynstr.data)),
+        _Section(".rodata", elf.SHT_PROGBITS, elf.SHF_ALLOC, DESCRIPTOR_ALIGN, len(kernels) * DESCRIPTOR_SIZE,
+                 segment=0),
+        _Section(".text", elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, CODE_ALIGN, len(text), segment=1,
+                 data=text),
+        _Section(".dynamic", elf.SHT_DYNAMIC, elf.SHF_ALLOC | elf.SHF_WRITE, 8,
+                 len(_DYNAMIC_TAGS) * elf.DYN.size, ".dynstr", 0, elf.DYN.size, segment=2),
+        _Section(".symtab", elf.SHT_SYMTAB, 0, 8, nsyms, ".strtab", 1, elf.SYM.size),
+        _Section(".shstrtab", elf.SHT_STRTAB, 0, 1, 0),
+        _Section(".strtab", elf.SHT_STRTAB, 0, 1, 0),
     ]
-    phdrs = [
-        (elf.PT_PHDR, elf.PF_R, elf.EHDR.size, elf.EHDR.size, phnum * elf.PHDR.size, phnum * elf.PHDR.size, 8),
-        (elf.PT_LOAD, elf.PF_R, 0, 0, ro_size, ro_size, PAGE),
-        (elf.PT_LOAD, elf.PF_R | elf.PF_X, text_off, text_addr, len(text), len(text), PAGE),
-        (elf.PT_LOAD, elf.PF_R | elf.PF_W, dyn_off, dyn_addr, dyn_size, dyn_size, PAGE),
-        (elf.PT_DYNAMIC, elf.PF_R | elf.PF_W, dyn_off, dyn_addr, dyn_size, dyn_size, 8),
-        (elf.PT_NOTE, elf.PF_R, layout["note"][0], addr("note"), len(note), len(note), 4),
-    ]
+    for s in sections:
+        shstrtab.add(s.name)
+    for sym in symbols:
+        strtab.add(sym.name)
+    named = {s.name: s for s in sections}
+    named[".shstrtab"].data = bytes(shstrtab.data)
+    named[".strtab"].data = bytes(strtab.data)
+    named[".shstrtab"].size, named[".strtab"].size = len(shstrtab.data), len(strtab.data)
+    shoff = elf.align_up(_assign_places(sections), 8)
+
+    # Contents that depend on addresses.
+    index = {s.name: i + 1 for i, s in enumerate(sections)}
+    rodata, code = named[".rodata"], named[".text"]
+    named[".rodata"].data = b"".join(
+        k.descriptor.replace(kernel_code_entry_byte_offset=code.addr + k.code_offset
+                             - (rodata.addr + i * DESCRIPTOR_SIZE)).to_bytes()
+        for i, k in enumerate(kernels))
+    named[".dynsym"].data = _symbol_table(symbols, dynstr, named, index)
+    named[".symtab"].data = _symbol_table(symbols, strtab, named, index)
+    dynamic_values = {elf.DT_SYMTAB: named[".dynsym"].addr, elf.DT_SYMENT: elf.SYM.size,
+                      elf.DT_HASH: named[".hash"].addr, elf.DT_STRTAB: named[".dynstr"].addr,
+                      elf.DT_STRSZ: len(dynstr.data), elf.DT_NULL: 0}
+    named[".dynamic"].data = b"".join(elf.DYN.pack(tag, dynamic_values[tag]) for tag in _DYNAMIC_TAGS)
+
+    out = bytearray(shoff + (len(sections) + 1) * elf.SHDR.size)
     ident = (elf.ELF_MAGIC + bytes([elf.ELFCLASS64, elf.ELFDATA2LSB, elf.EV_CURRENT, elf.ELFOSABI_AMDGPU_HSA,
-                                    elf.ABI_VERSION_BY_CODE_OBJECT[version]])).ljust(16, b"\0")
-    header = elf.EHDR.pack(ident, elf.ET_DYN, elf.EM_AMDGPU, elf.EV_CURRENT, 0, elf.EHDR.size, shoff,
-                           tgt.e_flags(), elf.EHDR.size, elf.PHDR.size, phnum, elf.SHDR.size, len(sections),
-                           names.index(".shstrtab") + 1)
-
-    out = bytearray(shoff + len(sections) * elf.SHDR.size)
-
-    def put(at: int, blob: bytes) -> None:
-        out[at:at + len(blob)] = blob
-
-    put(0, header)
-    for i, (p_type, flags, off, vaddr, filesz, memsz, align) in enumerate(phdrs):
-        put(elf.EHDR.size + i * elf.PHDR.size, elf.PHDR.pack(p_type, flags, off, vaddr, vaddr, filesz, memsz, align))
-    put(layout["note"][0], note)
-    put(layout["dynsym"][0], symbols)
-    put(layout["hash"][0], hash_table)
-    put(layout["dynstr"][0], dynstr.data)
-    put(layout["rodata"][0], rodata)
-    put(text_off, text)
-    put(dyn_off, dynamic)
-    put(symtab_off, static_symbols)
-    put(shstrtab_off, shstrtab.data)
-    put(strtab_off, strtab.data)
-    for i, s in enumerate(sections):
-        put(shoff + i * elf.SHDR.size, elf.SHDR.pack(*s))
+                                    elf.ABI_VERSION_BY_CODE_OBJECT[6 if tgt.generic_version else 5]])).ljust(16, b"\0")
+    out[:elf.EHDR.size] = elf.EHDR.pack(
+        ident, elf.ET_DYN, elf.EM_AMDGPU, elf.EV_CURRENT, 0, elf.EHDR.size, shoff, tgt.e_flags(), elf.EHDR.size,
+        elf.PHDR.size, _PHNUM, elf.SHDR.size, len(sections) + 1, index[".shstrtab"])
+    for i, phdr in enumerate(_program_headers(sections, named)):
+        elf.PHDR.pack_into(out, elf.EHDR.size + i * elf.PHDR.size, *phdr)
+    for i, s in enumerate(sections, start=1):
+        out[s.offset:s.offset + len(s.data)] = s.data
+        elf.SHDR.pack_into(out, shoff + i * elf.SHDR.size, shstrtab.index[s.name], s.type, s.flags, s.addr,
+                           s.offset, s.size, index.get(s.link, 0), s.info, s.align, s.entsize)
     return bytes(out)
+
+
+def _program_headers(sections: list[_Section], named: dict[str, _Section]) -> list[tuple]:
+    """(type, flags, offset, vaddr, paddr, filesz, memsz, align) of each program header."""
+    table_size = _PHNUM * elf.PHDR.size
+    out = [(elf.PT_PHDR, elf.PF_R, elf.EHDR.size, elf.EHDR.size, elf.EHDR.size, table_size, table_size, 8)]
+    for segment, flags in enumerate(_LOADS):
+        members = [s for s in sections if s.segment == segment]
+        # The first segment also maps the ELF and program headers, from offset and address 0.
+        start_offset = 0 if segment == 0 else members[0].offset
+        start_addr = 0 if segment == 0 else members[0].addr
+        size = members[-1].offset + members[-1].size - start_offset
+        out.append((elf.PT_LOAD, flags, start_offset, start_addr, start_addr, size, size, PAGE))
+    for p_type, name, align in ((elf.PT_DYNAMIC, ".dynamic", 8), (elf.PT_NOTE, ".note", 4)):
+        s = named[name]
+        flags = elf.PF_R | (elf.PF_W if s.flags & elf.SHF_WRITE else 0)
+        out.append((p_type, flags, s.offset, s.addr, s.addr, s.size, s.size, align))
+    return out
