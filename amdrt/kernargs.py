@@ -44,13 +44,10 @@ class Geometry:
     global_offset: tuple[int, int, int]
     dims: int
 
-    @property
-    def block_count(self) -> tuple[int, int, int]:
-        return tuple(-(-g // l) for g, l in zip(self.global_size, self.local_size, strict=True))
-
-    @property
-    def remainder(self) -> tuple[int, int, int]:
-        return tuple(g % l for g, l in zip(self.global_size, self.local_size, strict=True))
+    def __post_init__(self):
+        pairs = tuple(zip(self.global_size, self.local_size, strict=True))
+        object.__setattr__(self, "block_count", tuple(-(-g // l) for g, l in pairs))
+        object.__setattr__(self, "remainder", tuple(g % l for g, l in pairs))
 
     @property
     def workgroup_items(self) -> int:
@@ -274,6 +271,7 @@ class KernargLayout:
             fields.append((arg.offset, arg.size, _INT_FORMATS[arg.size].upper()))
             self.hidden.append(getter)
         self.struct = _struct_for(fields, self.size, metadata.name)
+        self._hidden_cache: dict = {}
         self._n_explicit = len(explicit)
 
     def values(self, args: Sequence, geometry: Geometry, context: LaunchContext,
@@ -307,8 +305,16 @@ class KernargLayout:
             raise InvalidArgument(f"kernel {self.kernel!r} needs {lds} bytes of LDS ({self.static_lds} static "
                                   f"+ dynamic Local arguments); a workgroup has {self.lds_limit}")
         dynamic = lds - self.static_lds
-        for getter in self.hidden:
-            out.append(getter(geometry, dynamic, context))
+        if self.hidden:
+            # Launches repeat their shapes: hidden values are computed once per shape.
+            key = (geometry, dynamic, context)
+            hidden = self._hidden_cache.get(key)
+            if hidden is None:
+                hidden = tuple(getter(geometry, dynamic, context) for getter in self.hidden)
+                if len(self._hidden_cache) > 256:
+                    self._hidden_cache.clear()
+                self._hidden_cache[key] = hidden
+            out.extend(hidden)
         return out, lds
 
     def pack(self, args: Sequence, geometry: Geometry, context: LaunchContext,

@@ -13,7 +13,7 @@ import ctypes
 import numpy as np
 
 from amdrt.errors import InvalidArgument
-from amdrt.kernargs import Geometry, KernargLayout, LaunchContext, Local, make_geometry
+from amdrt.kernargs import Geometry, KernargLayout, Local, make_geometry
 from amdrt.memory import Buffer
 from amdrt.signal import Signal
 from isa.codeobj import CodeObject
@@ -187,7 +187,7 @@ class Kernel:
         if queue.device is not device:
             raise InvalidArgument(f"kernel {self.name!r} is loaded on {device.name}, not on the queue's "
                                   f"{queue.device.name}; load the code object there too")
-        context = LaunchContext(queue.address, device.apertures.scratch_base, device.apertures.lds_base)
+        context = queue.launch_context
         values, lds = self.layout.values(args, geometry, context, pointer or self._pointer, dynamic_lds)
         if self.private_segment_size:
             queue.ensure_scratch(self.private_segment_size)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import abc
 import collections
 import ctypes
+import functools
 import struct
 import threading
 import time
 
 from amdrt import hsa, sdma
 from amdrt.errors import AmdrtError, InvalidArgument
+from amdrt.kernargs import LaunchContext
 from amdrt.signal import Signal
 from kfd import abi
 
@@ -265,6 +267,12 @@ class ComputeQueue(Queue):
     def address(self) -> int:
         """The amd_queue_t (what kernels get as their queue pointer)."""
         return self.amd_queue_mem.va
+
+    @functools.cached_property
+    def launch_context(self) -> LaunchContext:
+        """What hidden kernel arguments need from this queue and its device."""
+        apertures = self.device.apertures
+        return LaunchContext(self.address, apertures.scratch_base, apertures.lds_base)
 
     # --- scratch ---------------------------------------------------------------------------------
 

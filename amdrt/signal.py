@@ -80,7 +80,8 @@ class SignalPool:
         self._chunks = []
         self._lock = threading.Lock()
 
-    def acquire(self) -> int:
+    def acquire(self) -> tuple[int, hsa.AmdSignal]:
+        """(address, ctypes view) of a free slot."""
         try:
             return self._free.pop()
         except IndexError:
@@ -90,11 +91,13 @@ class SignalPool:
                 chunk = self.memory.allocate(self.gpu_ids[0], SIGNALS_PER_CHUNK * hsa.SIGNAL_SIZE, "gtt",
                                              uncached=True, map_to=self.gpu_ids)
                 self._chunks.append(chunk)
-                self._free.extend(chunk.va + i * hsa.SIGNAL_SIZE for i in reversed(range(SIGNALS_PER_CHUNK)))
+                for i in reversed(range(SIGNALS_PER_CHUNK)):
+                    address = chunk.va + i * hsa.SIGNAL_SIZE
+                    self._free.append((address, hsa.AmdSignal.from_address(address)))
             return self._free.pop()
 
-    def release(self, address: int) -> None:
-        self._free.append(address)
+    def release(self, slot: tuple[int, hsa.AmdSignal]) -> None:
+        self._free.append(slot)
 
     def share_with(self, gpu_ids: Sequence[int]) -> None:
         self.gpu_ids = tuple(dict.fromkeys((*self.gpu_ids, *gpu_ids)))
@@ -114,15 +117,18 @@ class Signal:
     kernel's execution time from the GPU's timestamps. `set()` lets the CPU release work that
     waits on the signal through a barrier."""
 
-    __slots__ = ("runtime", "address", "_cell", "queue", "label", "error", "__weakref__")
+    __slots__ = ("runtime", "address", "_cell", "_slot", "queue", "label", "error", "__weakref__")
 
     def __init__(self, runtime, value: int = 1):
         self.runtime = runtime
-        self.address = runtime.signals.acquire()
-        cell = hsa.AmdSignal.from_address(self.address)
-        ctypes.memset(self.address, 0, hsa.SIGNAL_SIZE)
+        self._slot = slot = runtime.signals.acquire()
+        self.address, cell = slot
         cell.kind = hsa.SIGNAL_KIND_USER
         cell.value = value
+        cell.event_mailbox_ptr = 0
+        cell.event_id = 0
+        cell.start_ts = 0
+        cell.end_ts = 0
         self._cell = cell
         self.queue = None    # the queue whose packet completes this signal, once submitted
         self.label = None    # what the work is, for error messages
@@ -130,7 +136,7 @@ class Signal:
 
     def __del__(self):
         try:
-            self.runtime.signals.release(self.address)
+            self.runtime.signals.release(self._slot)
         except AttributeError:
             pass
 
