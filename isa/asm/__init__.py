@@ -280,7 +280,10 @@ class Assembler:
                 try:
                     value = expr.evaluate(self._lookup, st.offset)
                 except AsmError as e:
-                    raise AsmError(e.message, st.line, 1, raw) from None
+                    msg = e.message
+                    if kind == 'br' and msg.startswith('undefined symbol'):
+                        msg = 'undefined label' + msg[len('undefined symbol'):]
+                    raise AsmError(msg, st.line, 1, raw) from None
                 data = bytearray(st.data)
                 if kind == 'br':
                     if value in self.labels.values() or any(s in self.labels for s in expr.symbols()):

@@ -88,7 +88,8 @@ def _accept_src(slot, item, st: State):
     cls = type(item)
     sext = slot.name == 'sext'
     if cls is Reg:
-        if (item.neg or item.abs) and not slot.fpmods and not (sext and item.neg == 'sext' and not item.abs):
+        if (item.neg or item.abs) and (not slot.modbits or (not slot.fpmods and not (
+                sext and item.neg == 'sext' and not item.abs))):
             return None
         if item.file == 'v':
             if not slot.allow_v or item.count != slot.regs or item.tag != 'v' or (slot.lo128 and item.code >= 128):
@@ -121,6 +122,8 @@ def _accept_src(slot, item, st: State):
             st.lit_expr = v
             return ops.LITERAL
         neg, absf = item.neg, item.abs
+        if (neg or absf) and not slot.modbits and not item.is_float and slot.otype in ('f64', 'i64'):
+            return None          # no folded form: the VOP3 encoding carries the modifier
         if (neg or absf) and slot.modbits:
             if not item.is_float and slot.otype in ('f64', 'i64') and int_code(v) is None \
                     and F64_INLINE.get(v & 0xFFFFFFFFFFFFFFFF) is None:
@@ -143,9 +146,13 @@ def _accept_src(slot, item, st: State):
                 code, lit = encode_int(v, slot.otype, neg, absf)
         except ImmError:
             return None
+        if slot.name == 'wmma' and code == ops.FLOAT_LAST:
+            return None
         if lit is not None:
             if not slot.allow_lit:
                 return None
+            if slot.name == 'droplit':
+                return code          # LLVM encodes the literal marker and drops the value here
             st.add_literal(lit, item.col)
         return code
     return None
@@ -178,7 +185,7 @@ def _imm_int(item, lo, hi):
 # ---------------------------------------------------------------------------------------------
 # Positional operand matching.
 
-def _match_slots(variant, items, st: State) -> int:
+def _match_slots(variant, items, st: State, skip_fixed=False) -> int:
     """Match positional operands; returns the index of the first modifier item."""
     slots = variant.slots
     n = len(items)
@@ -189,6 +196,8 @@ def _match_slots(variant, items, st: State) -> int:
         kind = slot.kind
         if item is None or (type(item) is Named and kind not in ('saddr', 'vaddr_off')):
             if slot.optional:
+                if kind == 'fixed':
+                    st.mods['_nofixed'] = True
                 continue
             col = item.col if item is not None else None
             raise Fail("too few operands for instruction" if item is None else "invalid operand for instruction",
@@ -223,15 +232,20 @@ def _match_slots(variant, items, st: State) -> int:
                 st.sregs.append(code)
             vals[slot.field] = code
         elif kind == 'fixed':
-            if type(item) is Reg and item.tag == slot.fixed and not item.neg and not item.abs:
+            if type(item) is Reg and item.tag == slot.fixed and not item.neg and not item.abs and not skip_fixed:
+                st.mods['_fixed'] = st.mods.get('_fixed', 0) + 1
                 i += 1
                 continue
             if slot.optional:
+                st.mods['_nofixed'] = True
                 continue
             raise Fail("invalid operand for instruction", item.col, i)
         else:
             _match_special(slot, item, st, i)
         i += 1
+    if '_nofixed' in st.mods and '_fixed' in st.mods:
+        item = items[i - 1] if i else None
+        raise Fail("invalid operand for instruction", getattr(item, 'col', None), i)
     return i
 
 
@@ -498,11 +512,13 @@ def _mod_value(item, i):
         return slot, out
     if name in ('row_mask', 'bank_mask'):
         return slot, _int_value(item, i) & 0xF
-    if name in ('bound_ctrl', 'fi'):
+    if name == 'bound_ctrl':
         v = _int_value(item, i)
         if v not in (0, 1):
-            raise Fail(f"invalid {name} value", item.vcol, i)
+            raise Fail("invalid bound_ctrl value.", item.col, i)
         return slot, v
+    if name == 'fi':
+        return slot, _int_value(item, i) & 1
     if name == 'offset':
         if isinstance(item.value, Func) and item.value.name == 'swizzle':
             return 'swizzle', special.swizzle_value(item.value)
@@ -573,8 +589,8 @@ def _enc_scalar(variant, st):
         if 'sbase' in vals:
             vals['sbase'] = vals['sbase'] >> 1
         if st.mods.get('offset') is not None:
-            if '_smem_imm' in st.mods:
-                raise Fail("invalid operand for instruction", None, 99)
+            if '_smem_imm' in st.mods or 'soffset' not in vals:
+                raise Fail("not a valid operand.", None, 99)
             v = st.mods['offset']
             _check_smem_offset(variant.slots[-1].name == 'buffer', v, None, 99)
             vals['offset'] = v
@@ -604,10 +620,8 @@ def _check_const_bus(variant, st):
     if st.literal is not None:
         n += 1
     m = variant.mnemonic
-    if m in _IMPLICIT_VCC or (variant.family in ('VOP2',) and m in ('v_cndmask_b32', 'v_add_co_ci_u32',
-                                                                      'v_sub_co_ci_u32', 'v_subrev_co_ci_u32')):
-        if ops.VCC_LO not in regs:
-            n += 1
+    if m in _IMPLICIT_VCC:
+        n += 1               # the implicit vcc read counts on its own
     limit = 1 if m in _SHIFT64 else 2
     if n > limit:
         raise Fail("invalid operand (violates constant bus restrictions)", st.lit_col, 1001)
@@ -615,6 +629,9 @@ def _check_const_bus(variant, st):
 
 def _opsel_bits(variant, value, nsrc):
     bits, length = value
+    if variant.mnemonic == 'v_fmac_f16':
+        # src2 is tied to the destination: op_sel:[src0, src1, src2, dst], src2's bit unused
+        return (bits & 3) | (8 if (bits >> 3) & 1 else 0)
     out = bits & ((1 << nsrc) - 1)
     if length > nsrc and (bits >> nsrc) & 1:
         out |= 8
@@ -663,14 +680,12 @@ def _enc_valu(variant, st):
         vals['omod'] = mods['omod']
     if 'op_sel' in mods:
         bits = _opsel_bits(variant, mods['op_sel'], nsrc)
-        if m in _OPSEL_ZERO and bits:
+        if (m in _OPSEL_ZERO and bits & 3) or (m in _OPSEL_TWO and mods['op_sel'][0] >> 2):
             raise Fail("invalid op_sel operand", None, 99)
         vals['opsel'] = bits
     if st.neg:
         vals['neg'] = st.neg
-    if st.abs:
-        if fam == 'VOP3SD':
-            raise Fail("invalid operand for instruction", None, 99)
+    if st.abs and fam != 'VOP3SD':      # VOP3SD has no abs bits: LLVM accepts |x| and drops it
         vals['abs'] = st.abs
     if m.startswith('v_cmpx_') and fam == 'VOP3':
         vals['vdst'] = ops.EXEC_LO
@@ -692,6 +707,7 @@ def _enc_valu(variant, st):
 
 
 _OPSEL_ZERO = frozenset(('v_dot2_f16_f16', 'v_dot2_bf16_bf16'))
+_OPSEL_TWO = frozenset(('v_permlane16_b32', 'v_permlanex16_b32'))
 
 
 def _enc_vop3p(variant, st, nsrc):
@@ -855,7 +871,14 @@ _FAMILY_ENCODERS = {
 
 def try_variant(variant, items):
     st = State(variant)
-    start = _match_slots(variant, items, st)
+    try:
+        start = _match_slots(variant, items, st)
+    except Fail:
+        if '_fixed' not in st.mods:
+            raise
+        # an implicit vcc_lo may be left out: read the operands again without it
+        st = State(variant)
+        start = _match_slots(variant, items, st, True)
     _match_mods(variant, items, start, st)
     data = _FAMILY_ENCODERS[variant.family](variant, st)
     return data, st
@@ -916,6 +939,9 @@ def encode_instruction(name: str, items: list, col0: int = 0):
     elif suffix in ('dpp', 'e64_dpp'):
         dpp8 = any(type(it) is Named and it.name == 'dpp8' for it in items)
         cands = [v for v in cands if v.dpp == ('dpp8' if dpp8 else 'dpp16')]
+    if base.startswith('v_cmp_') and items and type(items[0]) in (Reg, Imm) and (items[0].neg or items[0].abs):
+        # the first operand of a compare is its destination: no source modifiers there
+        raise AsmError("invalid operand for instruction", 0, col0 + items[0].col + 1)
     best = None
     for v in cands:
         try:

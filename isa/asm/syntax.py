@@ -282,10 +282,13 @@ def _build_smem(op, out):
         first = Slot('imm', 'sdata', lo=None)
     else:
         n = _regs(op.operands['sdata'])
-        first = Slot('sreg', 'sdata', n, TAGS_SMEM_DATA if n <= 2 else frozenset(('s', 'ttmp')))
+        tags = TAGS_SMEM_DATA if n == 1 else frozenset(('s', 'ttmp', 'vcc', 'null')) if n == 2 else \
+            frozenset(('s', 'ttmp'))
+        first = Slot('sreg', 'sdata', n, tags)
     slots = [first, Slot('sreg', 'sbase', sbase_n, TAGS_SREG64 if sbase_n == 2 else frozenset(('s', 'ttmp'))),
              Slot('smem_offset', 'offset', optional=True, name='buffer' if sbase_n == 4 else '')]
-    out.append(Variant(m, m, 'SMEM', 'SMEM', op.opcode, slots, mods=('offset', 'cpol'), op=op))
+    mods = ('offset',) if m.startswith('s_atc_probe') else ('offset', 'cpol')
+    out.append(Variant(m, m, 'SMEM', 'SMEM', op.opcode, slots, mods=mods, op=op))
 
 
 # -- VALU --------------------------------------------------------------------------------------
@@ -300,6 +303,7 @@ def _src_slot(op, key, index, otype=None, **kw):
         fp = True
     if key in FP_MODS_NONE.get(m, ()):
         fp = False
+        ot = 'i32'
     if o.kind == 'SRC_VGPR' or m in VGPR_ONLY_SRC0 and key == 'src0':
         kw.update(allow_s=False, allow_const=False, allow_lit=False)
     return Slot('src', key, n, TAGS_SSRC64 if n == 2 else TAGS_SSRC32, otype=ot, fpmods=fp, index=index, **kw)
@@ -330,7 +334,8 @@ NO_DPP = frozenset(('v_readfirstlane_b32', 'v_readlane_b32', 'v_writelane_b32', 
                     'v_swap_b32', 'v_swaprel_b32', 'v_permlane64_b32', 'v_permlane16_b32', 'v_permlanex16_b32',
                     'v_fmamk_f32', 'v_fmaak_f32', 'v_fmamk_f16', 'v_fmaak_f16', 'v_mad_u64_u32', 'v_mad_i64_i32',
                     'v_qsad_pk_u16_u8', 'v_mqsad_pk_u16_u8', 'v_mqsad_u32_u8', 'v_div_scale_f32',
-                    'v_div_fmas_f32', 'v_mov_b16'))
+                    'v_div_fmas_f32', 'v_mov_b16', 'v_mul_hi_u32', 'v_mul_lo_u32', 'v_mul_hi_i32',
+                    'v_fmac_dx9_zero_f32', 'v_fma_dx9_zero_f32', 'v_div_fixup_f32'))
 NO_DPP_E64 = frozenset()
 
 
@@ -374,7 +379,7 @@ def variants() -> dict:
     syntax_mem.build(add)
 
     for name in list(out):
-        if name in UNKNOWN:
+        if name in UNKNOWN or is_unsupported(name):
             del out[name]
     return out
 

@@ -8,7 +8,7 @@ TAGS_RSRC = frozenset(('s', 'ttmp'))
 # DS instructions whose only syntax includes `gds`, and those that may not use it.
 DS_GDS_REQUIRED = frozenset(('ds_gws_init', 'ds_gws_sema_v', 'ds_gws_sema_br', 'ds_gws_sema_p',
                              'ds_gws_barrier', 'ds_gws_sema_release_all', 'ds_add_gs_reg_rtn',
-                             'ds_sub_gs_reg_rtn'))
+                             'ds_sub_gs_reg_rtn', 'ds_ordered_count'))
 DS_NO_GDS = frozenset(('ds_permute_b32', 'ds_bpermute_b32', 'ds_bvh_stack_rtn_b32', 'ds_nop'))
 
 # Unified buffer formats of gfx11 MTBUF, in encoding order from 0.
@@ -65,6 +65,8 @@ def _ds(op, add):
         mods = ('offset', 'gds')
     if m in DS_NO_GDS:
         mods = tuple(x for x in mods if x != 'gds')
+    if m == 'ds_nop':
+        mods = ()
     flags = frozenset(('gds_required',)) if m in DS_GDS_REQUIRED else frozenset()
     add(Variant(m, m, 'DS', 'DS', op.opcode, slots, mods, op=op, flags=flags))
 

@@ -24,8 +24,9 @@ NO_E64 = frozenset(('v_readfirstlane_b32', 'v_swap_b32', 'v_swaprel_b32', 'v_per
                     'v_dot2acc_f32_f16', 'v_pk_fmac_f16', 'v_fmamk_f32', 'v_fmaak_f32', 'v_fmamk_f16',
                     'v_fmaak_f16', 'v_pipeflush'))
 # VOP3P instructions with DPP forms.
-VOP3P_DPP = frozenset(('v_dot2_f32_f16', 'v_dot2_f32_bf16', 'v_fma_mix_f32', 'v_fma_mixlo_f16',
-                       'v_fma_mixhi_f16'))
+VOP3P_DPP = frozenset(('v_dot2_f32_f16', 'v_fma_mix_f32', 'v_fma_mixlo_f16', 'v_fma_mixhi_f16'))
+# VOP3-only instructions that take no `_e64` suffix.
+NO_E64_SUFFIX = frozenset(('v_readlane_b32', 'v_writelane_b32'))
 # VOP3P modifier lists.
 _PK_MODS = ('op_sel', 'op_sel_hi', 'neg_lo', 'neg_hi', 'clamp')
 _MIX_MODS = ('op_sel', 'op_sel_hi', 'clamp')
@@ -69,11 +70,15 @@ def _vop2_e32(op):
     m = op.mnemonic
     vd = _vdst(op)
     s0 = _src_slot(op, 'src0', 0)
+    if op.operands['src0'].dtype.startswith('NUM_PK'):
+        s0.fpmods = False
     v1 = Slot('vgpr', 'vsrc1', _regs(op.operands['vsrc1']))
     if m == 'v_cndmask_b32':
         return [vd, s0, v1, Slot('fixed', fixed=VCC, optional=True)]
     if m in ('v_add_co_ci_u32', 'v_sub_co_ci_u32', 'v_subrev_co_ci_u32'):
         return [vd, Slot('fixed', fixed=VCC, optional=True), s0, v1, Slot('fixed', fixed=VCC, optional=True)]
+    if m in ('v_fmamk_f32', 'v_fmamk_f16', 'v_fmaak_f32', 'v_fmaak_f16'):
+        s0.fpmods = False
     if m in ('v_fmamk_f32', 'v_fmamk_f16'):
         return [vd, s0, Slot('kimm', 'literal', otype=s0.otype), v1]
     if m in ('v_fmaak_f32', 'v_fmaak_f16'):
@@ -174,14 +179,16 @@ def _dpp_slots(slots, op):
     for s in slots:
         if s.kind == 'src':
             src2 = seen_src and s.field == 'src2' and s.allow_s
-            ns = Slot('src', s.field, s.regs, TAGS_SSRC32, otype=s.otype, fpmods=s.fpmods, index=s.index,
+            fp = s.fpmods or (op.space in ('VOP1', 'VOP2', 'VOPC') and s.field == 'src0' and _is_fp(op, 'src0'))
+            ns = Slot('src', s.field, s.regs, TAGS_SSRC32, otype=s.otype, fpmods=fp, index=s.index,
                       allow_s=src2, allow_const=src2, allow_lit=False, name=s.name)
             ns.lo128 = s.lo128
             ns.modbits = True
             seen_src = True
             out.append(ns)
         elif s.kind == 'vgpr' and s.field == 'vsrc1':
-            fp = _is_fp(op, 'vsrc1') or 'src1' in FP_MODS_EXTRA.get(op.mnemonic, ())
+            fp = (_is_fp(op, 'vsrc1') or 'src1' in FP_MODS_EXTRA.get(op.mnemonic, ())) and \
+                '_class_' not in op.mnemonic
             ns = Slot('src', 'vsrc1', s.regs, None, otype='i32', fpmods=fp, index=1,
                       allow_s=False, allow_const=False, allow_lit=False)
             ns.lo128 = s.lo128
@@ -202,8 +209,29 @@ def _add_dpp(add, m, name_e32, fmt_base, opcode, slots, mods, suffixes, op, flag
         for s in dslots:
             if s.kind == 'src' and not s.fpmods:
                 s.name = 'sext'
-    add(Variant(m, name_e32, fmt_base, fmt_base + '_DPP16', opcode, dslots, mods + _DPP16_MODS, dpp='dpp16',
+    if fmt_base == 'VOP3P' and 'mix' in flags:
+        for s in dslots:
+            if s.kind == 'src' and s.field == 'src2':
+                s.allow_lit = True
+                s.name = 'droplit'
+    d16 = dslots
+    if fmt_base == 'VOPC' and any(s.kind == 'src' and s.fpmods for s in dslots):
+        # the float compares' DPP16 form needs its vcc_lo written out
+        d16 = [Slot('fixed', fixed=s.fixed) if s.kind == 'fixed' else s for s in dslots]
+    add(Variant(m, name_e32, fmt_base, fmt_base + '_DPP16', opcode, d16, mods + _DPP16_MODS, dpp='dpp16',
                 suffixes=suffixes, op=op, flags=flags))
+    if fmt_base in ('VOP1', 'VOP2', 'VOPC'):
+        # the DPP8 word of the e32 forms has no source modifier bits
+        d8 = []
+        for s in dslots:
+            if s.kind == 'src' and s.fpmods:
+                c = Slot('src', s.field, s.regs, s.tags, otype=s.otype, fpmods=False, index=s.index,
+                         allow_s=s.allow_s, allow_const=s.allow_const, allow_lit=False, name=s.name)
+                c.lo128 = s.lo128
+                c.modbits = True
+                s = c
+            d8.append(s)
+        dslots = d8
     add(Variant(m, name_e32, fmt_base, fmt_base + '_DPP8', opcode, dslots, mods + _DPP8_MODS, dpp='dpp8',
                 suffixes=suffixes, op=op, flags=flags))
 
@@ -260,7 +288,8 @@ def build(add):
             slots = _vop3(op, m)
             mods = _vop3_mods(m)
             fam = 'VOP3SD' if space == 'VOP3SD' else 'VOP3'
-            add(Variant(m, m, fam, fam, op.opcode, slots, mods, suffixes=_E64_SUFFIXES, op=op))
+            add(Variant(m, m, fam, fam, op.opcode, slots, mods, suffixes=('',) if m in NO_E64_SUFFIX
+                        else _E64_SUFFIXES, op=op))
             if m in NO_DPP or _has_64(slots):
                 continue
             _add_dpp(add, m, m + '_e64_dpp', fam, op.opcode, slots, mods, _E64_DPP_SUFFIXES, op)
@@ -272,10 +301,13 @@ def build(add):
     for op in t.spaces['VOP3P'].values():
         m = op.mnemonic
         slots = [_vdst(op)]
+        mix = m.startswith('v_fma_mix')
         for i, k in enumerate(('src0', 'src1', 'src2')):
             if k in op.operands:
-                slots.append(_src_slot(op, k, i))
+                slots.append(_src_slot(op, k, i, otype='f16' if mix else None))
                 slots[-1].modbits = True
+                if not mix:
+                    slots[-1].fpmods = False
         if m.startswith('v_wmma_'):
             mods = ('neg_lo', 'neg_hi')
             if '_f16_16x16' in m or '_bf16_16x16' in m:
@@ -287,6 +319,7 @@ def build(add):
                 s.allow_s = s.allow_const = s.allow_lit = False
             slots[3].allow_s = False
             slots[3].allow_lit = False
+            slots[3].name = 'wmma'
             flags = frozenset(('wmma',))
         elif m.startswith('v_fma_mix'):
             mods = _MIX_MODS
@@ -301,7 +334,8 @@ def build(add):
 
 def _build_mov_b16(add, op):
     """v_mov_b16 takes 16-bit register halves (v1.l, v1.h) even in gfx1100's default mode."""
-    slots = [Slot('v16', 'vdst'), Slot('src', 'src0', 1, TAGS_SSRC32, otype='i16', index=0, name='v16')]
+    slots = [Slot('v16', 'vdst'), Slot('src', 'src0', 1, TAGS_SSRC32, otype='i16', index=0, name='v16',
+                                        allow_v=False)]
     add(Variant(op.mnemonic, op.mnemonic + '_e32', 'VOP1', 'VOP1', op.opcode, slots, (), suffixes=_E32_SUFFIXES,
                 op=op, flags=frozenset(('e32', 't16'))))
     dslots = [Slot('v16', 'vdst'), Slot('v16', 'src0')]

@@ -2,6 +2,7 @@
 
 from isa import operands as ops
 from isa.asm.encoder import Encoded, Fail, State, _accept_src, _match_special
+from isa.asm.immediates import ImmError, encode_int
 from isa.asm.operand import Imm, Named, Reg
 from isa.asm.syntax import TAGS_SSRC32, Slot
 from isa.errors import AsmError
@@ -108,12 +109,27 @@ def encode_vopd(xname, xitems, xcol0, xmcol, yname, yitems, ycol0, ymcol):
     st = State(None)
     x = _half(xname, xitems, st, xcol0, xmcol)
     y = _half(yname, yitems, st, ycol0, ymcol)
+    # LLVM counts an integer that is no 32-bit inline constant as a literal when it checks
+    # that the two halves share one literal value
+    cands = set()
+    if st.literal is not None:
+        cands.add(st.literal)
+    for items, col0 in ((xitems, xcol0), (yitems, ycol0)):
+        for it in items:
+            if type(it) is Imm and not it.is_float and type(it.value) is int:
+                try:
+                    code, lit = encode_int(it.value, 'i32')
+                except ImmError:
+                    continue
+                if lit is not None:
+                    cands.add(lit)
+                    if len(cands) > 1:
+                        raise AsmError("only one unique literal operand is allowed", 0, col0 + it.col + 1)
     # constant bus: scalar sources, the literal and cndmask's implicit vcc_lo
     sregs = {v for v in (x['src0'], y['src0']) if (v <= ops.EXEC_HI and v != ops.NULL) or
              ops.SHARED_BASE <= v <= ops.POPS_EXITING_WAVE_ID or ops.VCCZ <= v <= ops.LDS_DIRECT}
-    if 'v_dual_cndmask_b32' in (xname, yname):
-        sregs.add(ops.VCC_LO)
-    if len(sregs) + (st.literal is not None) > 2:
+    implicit = (xname == 'v_dual_cndmask_b32') + (yname == 'v_dual_cndmask_b32') > 0
+    if len(sregs) + (st.literal is not None) + implicit > 2:
         raise AsmError("invalid operand (violates constant bus restrictions)", 0, ycol0 + yitems[1].col + 1)
     # register bank rules
     if (x['vdst'] & 1) == (y['vdst'] & 1):
