@@ -1,0 +1,271 @@
+"""What a dispatch is, and the state the hardware gives each wave when it starts, per the kernel
+descriptor (LLVM AMDGPUUsage, "Initial Kernel Execution State", gfx11):
+
+- user SGPRs from s0, in this order where the descriptor enables them: private segment buffer
+  (4), dispatch ptr (2), queue ptr (2), kernarg segment ptr (2), dispatch id (2), flat scratch
+  init (2), private segment size (1), then preloaded kernarg dwords; system SGPRs from
+  s[user_sgpr_count]: workgroup id x, y, z, workgroup info, private segment wave byte offset;
+- v0: the work-item id, x | y << 10 | z << 20 (y and z as enable_vgpr_workitem_id asks);
+- EXEC: the lanes of the wave that exist (a workgroup's last wave may be partial; a workgroup at
+  the grid's edge may be smaller); VCC, SCC and M0 zero; MODE from the descriptor's float modes.
+
+Private memory: the caller gives a region at scratch_base. Each wave in flight uses a slot of
+scratch_per_wave bytes (private_segment_size * lanes; the swizzled layout of isa.emu.vmem); with
+a scratch_size, a dispatch runs at most scratch_size // scratch_per_wave waves at a time.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from isa.codeobj.descriptor import DESCRIPTOR_SIZE, KernelDescriptor
+from isa.emu import scalar
+from isa.emu.errors import LaunchError
+from isa.emu.state import U32, U64, Batch
+from isa.errors import CodeObjectError
+
+PRIVATE_ALIGN = 16          # bytes per work-item the private segment size is rounded up to
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """One kernel dispatch: what a command processor takes from an AQL packet and the kernel
+    descriptor (or from the COMPUTE_* registers a PM4 stream set)."""
+    code_address: int                   # GPU address of the first instruction
+    descriptor: bytes                   # the 64-byte kernel descriptor
+    grid: tuple[int, int, int]          # work-items per dimension
+    workgroup: tuple[int, int, int]     # work-items per workgroup per dimension
+    kernarg_address: int = 0
+    dispatch_ptr: int = 0               # the AQL packet, for kernels that read it
+    queue_ptr: int = 0
+    dispatch_id: int = 0
+    lds_bytes: int | None = None        # LDS per workgroup (None: the descriptor's static size)
+    private_segment_size: int | None = None  # private bytes per work-item (None: as below)
+    user_sgprs: tuple[int, ...] | None = None  # PM4: the user SGPR values as programmed
+    scratch_base: int = 0               # private memory: wave slot i at scratch_base + i * per wave
+    scratch_per_wave: int = 0           # 0: private_segment_size (or the descriptor's) * lanes
+    scratch_size: int | None = None     # bytes at scratch_base (None: one slot per wave of a batch)
+
+    def __post_init__(self):
+        grid = tuple(int(x) for x in self.grid) + (1,) * (3 - len(self.grid))
+        wg = tuple(int(x) for x in self.workgroup) + (1,) * (3 - len(self.workgroup))
+        object.__setattr__(self, "grid", grid)
+        object.__setattr__(self, "workgroup", wg)
+        object.__setattr__(self, "descriptor", bytes(self.descriptor))
+        if len(grid) != 3 or len(wg) != 3 or any(x < 1 for x in grid) or any(x < 1 for x in wg):
+            raise LaunchError(f"grid {self.grid} and workgroup {self.workgroup} need 1 to 3 sizes of at least 1")
+        if wg[0] * wg[1] * wg[2] > 1024:
+            raise LaunchError(f"workgroup {wg} has more than 1024 work-items")
+        if self.user_sgprs is not None and len(self.user_sgprs) > 32:
+            raise LaunchError("at most 32 user SGPRs can be programmed")
+
+    @classmethod
+    def from_kernel_object(cls, memory, kernel_object: int, grid, workgroup, **fields) -> "Dispatch":
+        """An AQL-style dispatch: the descriptor read from memory at `kernel_object`, the code
+        at the descriptor's entry offset."""
+        data = memory.read_bytes(kernel_object, DESCRIPTOR_SIZE)
+        entry = int.from_bytes(data[16:24], "little", signed=True)
+        return cls((kernel_object + entry) & ((1 << 64) - 1), data, grid, workgroup, **fields)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """The parts of a kernel descriptor that shape a launch."""
+    kd: KernelDescriptor
+    entry: int
+    lanes: int
+
+    @classmethod
+    def of(cls, d: Dispatch) -> "Kernel":
+        try:
+            kd = KernelDescriptor.from_bytes(d.descriptor)
+        except CodeObjectError as e:
+            raise LaunchError(f"bad kernel descriptor: {e}") from None
+        if kd.kernarg_preload_spec_length:
+            raise LaunchError("the kernel descriptor asks for kernarg preloading, which gfx11 does not have")
+        lanes = 32 if kd.enable_wavefront_size32 else 64
+        return cls(kd, d.code_address, lanes)
+
+    @property
+    def vgprs(self) -> int:
+        granule = 8 if self.lanes == 32 else 4
+        return (self.kd.granulated_workitem_vgpr_count + 1) * granule
+
+    @property
+    def mode(self) -> int:
+        kd = self.kd
+        return (kd.float_round_mode_32 | (kd.float_round_mode_16_64 << 2) | (kd.float_denorm_mode_32 << 4)
+                | (kd.float_denorm_mode_16_64 << 6) | (kd.enable_dx10_clamp << 8) | (kd.enable_ieee_mode << 9)
+                | (kd.fp16_ovfl << 23))
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How a dispatch splits into workgroups and waves."""
+    grid: tuple[int, int, int]
+    workgroup: tuple[int, int, int]
+    lanes: int
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        return tuple(-(-g // w) for g, w in zip(self.grid, self.workgroup))
+
+    @property
+    def workgroups(self) -> int:
+        cx, cy, cz = self.counts
+        return cx * cy * cz
+
+    @property
+    def max_waves_per_group(self) -> int:
+        wx, wy, wz = self.workgroup
+        return -(-(wx * wy * wz) // self.lanes)
+
+    def workgroup_ids(self, first: int, count: int) -> np.ndarray:
+        """[count, 3] (x, y, z) ids of consecutive linear workgroups (x fastest)."""
+        cx, cy, _ = self.counts
+        lin = np.arange(first, first + count, dtype=np.int64)
+        return np.stack([lin % cx, (lin // cx) % cy, lin // (cx * cy)], axis=1)
+
+    def sizes(self, ids: np.ndarray) -> np.ndarray:
+        """[k, 3] actual sizes of the workgroups (smaller at the grid's far edges)."""
+        wg = np.array(self.workgroup, np.int64)
+        return np.minimum(wg, np.array(self.grid, np.int64) - ids * wg)
+
+
+def private_bytes(kernel: Kernel, d: Dispatch) -> int:
+    """Private bytes per work-item (the wave's slot holds this many per lane)."""
+    if d.private_segment_size is not None:
+        size = d.private_segment_size
+    elif d.scratch_per_wave:
+        return d.scratch_per_wave // kernel.lanes
+    else:
+        size = kernel.kd.private_segment_fixed_size
+    return -(-size // PRIVATE_ALIGN) * PRIVATE_ALIGN
+
+
+def lds_bytes(kernel: Kernel, d: Dispatch) -> int:
+    static = kernel.kd.group_segment_fixed_size
+    return static if d.lds_bytes is None else max(d.lds_bytes, static)
+
+
+def _workitem_pattern(sx: int, sy: int, sz: int, lanes: int, dims: int) -> tuple[np.ndarray, np.ndarray]:
+    """v0 and the live lanes of each wave of a workgroup of the given size."""
+    items = sx * sy * sz
+    waves = -(-items // lanes)
+    flat = np.arange(waves * lanes, dtype=np.int64).reshape(waves, lanes)
+    x = flat % sx
+    y = (flat // sx) % sy
+    z = flat // (sx * sy)
+    v0 = x
+    if dims >= 1:
+        v0 = v0 | (y << 10)
+    if dims >= 2:
+        v0 = v0 | (z << 20)
+    live = flat < items
+    return np.where(live, v0, 0).astype(U32), live
+
+
+def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: int, nvgpr: int,
+                lds: int, private: int, first_wave: int, slot_base: int, apertures, pool=None) -> Batch:
+    """The initial state of the waves of workgroups first_wg .. first_wg + nwg - 1."""
+    L = kernel.lanes
+    kd = kernel.kd
+    ids = geo.workgroup_ids(first_wg, nwg)
+    sizes = geo.sizes(ids)
+    items = sizes.prod(axis=1)
+    waves_per = -(-items // L)
+    W = int(waves_per.sum())
+    b = Batch(W, L, nvgpr, nwg, lds, pool)
+    wg_of_wave = np.repeat(np.arange(nwg), waves_per)
+    first_of_wg = np.concatenate(([0], np.cumsum(waves_per)[:-1]))
+    wave_in_wg = np.arange(W) - first_of_wg[wg_of_wave]
+    b.wg[:] = wg_of_wave
+    b.wave_in_wg[:] = wave_in_wg
+    b.wave_id[:] = first_wave + np.arange(W)
+    b.wg_first_wave[:] = first_of_wg
+
+    # work-item ids and EXEC: one pattern per distinct workgroup size, repeated
+    v0 = np.empty((W, L), U32)
+    exists = np.empty((W, L), bool)
+    if (sizes == np.array(geo.workgroup)).all():
+        shapes, which = sizes[:1], np.zeros(nwg, np.int64)
+    else:
+        shapes, which = np.unique(sizes, axis=0, return_inverse=True)
+        which = which.reshape(-1)
+    for k, (sx, sy, sz) in enumerate(shapes):
+        pattern, live = _workitem_pattern(int(sx), int(sy), int(sz), L, kd.enable_vgpr_workitem_id)
+        if shapes.shape[0] == 1:
+            v0[:] = np.tile(pattern, (nwg, 1))
+            exists[:] = np.tile(live, (nwg, 1))
+        else:
+            rows = np.nonzero(which[wg_of_wave] == k)[0]
+            v0[rows] = pattern[wave_in_wg[rows]]
+            exists[rows] = live[wave_in_wg[rows]]
+    b.V[0] = v0
+    b.set_exec(slice(None), exists)
+
+    # private memory: one slot per wave in flight
+    slot_bytes = d.scratch_per_wave or private * L
+    slots = slot_base + np.arange(W, dtype=np.int64)
+    b.scratch_base[:] = (d.scratch_base + slots * slot_bytes).astype(U64)
+
+    # user SGPRs: as programmed (PM4), or the ones the descriptor enables (AQL)
+    s = 0
+    if d.user_sgprs is not None:
+        for value in d.user_sgprs:
+            b.S[s] = U32(value & 0xFFFFFFFF)
+            s += 1
+
+    def put64(value) -> None:
+        nonlocal s
+        b.set_s64(s, slice(None), np.broadcast_to(np.asarray(value, U64), (W,)))
+        s += 2
+
+    if kd.enable_sgpr_private_segment_buffer:
+        index_stride = 2 if L == 32 else 3
+        words = [d.scratch_base & 0xFFFFFFFF, ((d.scratch_base >> 32) & 0xFFFF) | (1 << 30), 0xFFFFFFFF,
+                 (index_stride << 21) | (1 << 23) | (3 << 28)]
+        for w in words:
+            b.S[s] = U32(w)
+            s += 1
+    if kd.enable_sgpr_dispatch_ptr:
+        put64(d.dispatch_ptr)
+    if kd.enable_sgpr_queue_ptr:
+        put64(d.queue_ptr)
+    if kd.enable_sgpr_kernarg_segment_ptr:
+        put64(d.kernarg_address)
+    if kd.enable_sgpr_dispatch_id:
+        put64(d.dispatch_id)
+    if kd.enable_sgpr_flat_scratch_init:
+        put64(d.scratch_base)
+    if kd.enable_sgpr_private_segment_size:
+        b.S[s] = U32(private)
+        s += 1
+    # system SGPRs
+    s = kd.user_sgpr_count
+    for dim, enabled in enumerate((kd.enable_sgpr_workgroup_id_x, kd.enable_sgpr_workgroup_id_y,
+                                   kd.enable_sgpr_workgroup_id_z)):
+        if enabled:
+            b.S[s] = ids[wg_of_wave, dim].astype(U32)
+            s += 1
+    if kd.enable_sgpr_workgroup_info:
+        b.S[s] = waves_per[wg_of_wave].astype(U32)
+        s += 1
+    if kd.enable_private_segment:
+        b.S[s] = (slots * slot_bytes).astype(U32)
+        s += 1
+    if s > 106:
+        raise LaunchError(f"the descriptor asks for {s} initial SGPRs, more than the 106 a wave has")
+
+    b.hwreg[scalar.MODE] = np.full(W, kernel.mode, U32)
+    b.hwreg[scalar.HWREG["TRAPSTS"]] = np.zeros(W, U32)
+    w = b.wave_id.astype(np.int64)
+    b.hwreg[scalar.HW_ID1] = ((w & 15) | (((w >> 4) & 3) << 8) | (((w >> 6) & 15) << 10)
+                              | (((w >> 10) & 1) << 16) | (((w >> 11) & 7) << 18)).astype(U32)
+    b.hwreg[scalar.HW_ID2] = np.zeros(W, U32)
+    b.hwreg[scalar.GPR_ALLOC] = np.full(W, ((nvgpr // 8 - 1) & 0xFF) << 8, U32)
+    b.hwreg[scalar.LDS_ALLOC] = np.full(W, (-(-lds // 512) & 0x1FF) << 12, U32)
+    b.hwreg[scalar.SH_MEM_BASES] = np.full(W, ((apertures.shared_hi >> 16) << 16) | (apertures.private_hi >> 16),
+                                           U32)
+    return b
+

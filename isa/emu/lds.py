@@ -1,0 +1,358 @@
+"""DS instructions: LDS loads, stores and atomics (per workgroup memory, one row of Batch.lds per
+workgroup), the LDS-free lane shuffles ds_swizzle / ds_permute / ds_bpermute, and ds_append /
+ds_consume.
+
+An LDS access outside the workgroup's allocation reads 0 and writes nothing. Unaligned accesses
+are allowed (gfx11 runs compute in unaligned mode). GDS and the graphics-only DS ops are not
+executed.
+"""
+
+import numpy as np
+
+from isa.emu import atomics, datamove
+from isa.emu.access import Ctx, active, read_vgprs, store, write_vgprs
+from isa.emu.errors import IllegalInstruction
+from isa.emu.memory import gather_bytes, scatter_bytes
+from isa.emu.state import M0, U32, U64, Batch, Group
+
+LDS_GRANULE = 512
+
+_ATOMIC_NAMES = {
+    "add": "add", "sub": "sub", "rsub": "rsub", "inc": "inc", "dec": "dec", "and": "and", "or": "or",
+    "xor": "xor", "mskor": "mskor", "storexchg": "swap", "cmpstore": "cmpswap", "wrap": "wrap",
+    "condxchg32": "condxchg",
+}
+_UNSUPPORTED = ("ds_gws_", "ds_ordered_count", "ds_add_gs_reg", "ds_sub_gs_reg", "ds_bvh_stack")
+
+
+# ---------------------------------------------------------------------------------------------
+# addresses
+
+def lane_base(b: Batch, g: Group) -> np.ndarray:
+    """Offset of each active lane's workgroup LDS in Batch.lds, int64 [N] (cached per EXEC)."""
+    base = g.cache.get("lds")
+    if base is None:
+        per_wave = b.wg[g.idx] * (b.lds.shape[1] * 4)
+        base = np.repeat(per_wave, b.L) if g.full else np.broadcast_to(per_wave[:, None], (g.n, b.L))[g.exec]
+        g.cache["lds"] = base
+    return base
+
+
+def lds_size(b: Batch) -> int:
+    """The workgroup's LDS allocation in bytes (whole allocation granules)."""
+    return min(b.lds.shape[1] * 4, -(-b.lds_bytes // LDS_GRANULE) * LDS_GRANULE)
+
+
+def _addresses(b: Batch, g: Group, r: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """(LDS byte address within the workgroup, absolute offset into Batch.lds) of the active
+    lanes, both int64 [N]."""
+    v = b.V[r, g.sel]
+    if offset:
+        v = v + U32(offset)                     # 32-bit address arithmetic wraps
+    a = active(g, v).astype(np.int64)
+    return a, lane_base(b, g) + a
+
+
+def lds_read(b: Batch, a: np.ndarray, pos: np.ndarray, nbytes: int) -> np.ndarray:
+    """Bytes [N, nbytes]; lanes outside the allocation read 0."""
+    inside = a <= lds_size(b) - nbytes
+    flat = b.lds.reshape(-1).view(np.uint8)
+    if inside.all():
+        return gather_bytes(flat, pos, nbytes)
+    out = np.zeros((a.size, nbytes), np.uint8)
+    if inside.any():
+        out[inside] = gather_bytes(flat, pos[inside], nbytes)
+    return out
+
+
+def lds_write(b: Batch, a: np.ndarray, pos: np.ndarray, data: np.ndarray) -> None:
+    nbytes = data.shape[1]
+    inside = a <= lds_size(b) - nbytes
+    flat = b.lds.reshape(-1).view(np.uint8)
+    if inside.all():
+        scatter_bytes(flat, pos, data)
+    elif inside.any():
+        scatter_bytes(flat, pos[inside], data[inside])
+
+
+def _note(b: Batch, g: Group, pos: np.ndarray, nbytes: int, write: bool) -> None:
+    if b.hazards is not None:
+        b.hazards.lds_access(b, g, pos, nbytes, write)
+
+
+# ---------------------------------------------------------------------------------------------
+# instruction builders
+
+def _load(inst, ctx: Ctx, kind: str):
+    f = inst.fields
+    shape = datamove.parse(kind)
+    offset = f["offset0"] | (f["offset1"] << 8)
+    ra, rd = f["addr"], f["vdst"]
+    ctx.use_vgpr(ra)
+    ctx.use_vgpr(rd, shape.dwords)
+
+    def load(b, g):
+        a, pos = _addresses(b, g, ra, offset)
+        _note(b, g, pos, shape.nbytes, False)
+        raw = lds_read(b, a, pos, shape.nbytes)
+        write_vgprs(b, g, rd, datamove.to_vgprs(raw, shape), shape.half)
+    return load
+
+
+def _store(inst, ctx: Ctx, kind: str):
+    f = inst.fields
+    shape = datamove.parse(kind)
+    offset = f["offset0"] | (f["offset1"] << 8)
+    ra, r0 = f["addr"], f["data0"]
+    ctx.use_vgpr(ra)
+    ctx.use_vgpr(r0, shape.dwords)
+
+    def store_(b, g):
+        a, pos = _addresses(b, g, ra, offset)
+        _note(b, g, pos, shape.nbytes, True)
+        lds_write(b, a, pos, datamove.from_vgprs(read_vgprs(b, g, r0, shape.dwords), shape))
+    return store_
+
+
+def _two_addr(inst, ctx: Ctx, m: str):
+    f = inst.fields
+    size = 8 if m.endswith("b64") else 4
+    scale = size * (64 if "stride64" in m else 1)
+    off0, off1 = f["offset0"] * scale, f["offset1"] * scale
+    ra = f["addr"]
+    dw = size // 4
+    ctx.use_vgpr(ra)
+    if "_load_" in m:
+        rd = f["vdst"]
+        ctx.use_vgpr(rd, 2 * dw)
+
+        def load2(b, g):
+            parts = []
+            for off in (off0, off1):
+                a, pos = _addresses(b, g, ra, off)
+                _note(b, g, pos, size, False)
+                parts.append(lds_read(b, a, pos, size).view(U32).reshape(-1, dw))
+            write_vgprs(b, g, rd, np.concatenate(parts, axis=1))
+        return load2
+    r0, r1 = f["data0"], f["data1"]
+    ctx.use_vgpr(r0, dw)
+    ctx.use_vgpr(r1, dw)
+    if "storexchg" in m:
+        rd = f["vdst"]
+        ctx.use_vgpr(rd, 2 * dw)
+        op = atomics.Op("swap", 8 * size)
+
+        def xchg2(b, g):
+            rets = []
+            for off, r in ((off0, r0), (off1, r1)):
+                a, pos = _addresses(b, g, ra, off)
+                rets.append(atomic_apply(b, a, pos, size, op, _data(b, g, r, dw), None).reshape(-1, dw))
+            write_vgprs(b, g, rd, np.concatenate(rets, axis=1))
+        return xchg2
+
+    def store2(b, g):
+        for off, r in ((off0, r0), (off1, r1)):
+            a, pos = _addresses(b, g, ra, off)
+            _note(b, g, pos, size, True)
+            lds_write(b, a, pos, read_vgprs(b, g, r, dw).view(np.uint8).reshape(-1, size))
+    return store2
+
+
+def _data(b, g, r, dw):
+    d = read_vgprs(b, g, r, dw)
+    if dw == 2:
+        return d[:, 0].astype(U64) | (d[:, 1].astype(U64) << U64(32))
+    return d[:, 0]
+
+
+def atomic_apply(b: Batch, a, pos, size: int, op: atomics.Op, data, data2):
+    """Applies an LDS atomic for the active lanes in order; returns the pre-op values."""
+    inside = a <= lds_size(b) - size
+    view = b.lds.reshape(-1).view(U64 if size == 8 else U32)
+    rets = np.zeros(a.size, op.ut)
+    if not inside.any():
+        return rets
+    idx = pos[inside] // size
+    keys, inv = np.unique(idx, return_inverse=True)
+    got, final = atomics.resolve(op, view[keys], inv.reshape(-1), data[inside],
+                                 None if data2 is None else data2[inside])
+    view[keys] = final
+    rets[inside] = got
+    return rets
+
+
+def _atomic(inst, ctx: Ctx, m: str):
+    f = inst.fields
+    parts = m.split("_")
+    returns = "rtn" in parts
+    typ = parts[-1]
+    size = 8 if typ.endswith("64") else 4
+    dw = size // 4
+    opname = parts[1]
+    if opname in ("min", "max"):
+        name = f"{opname}_{'f' if typ[0] == 'f' else 'i' if typ[0] == 'i' else 'u'}"
+    elif opname == "add" and typ[0] == "f":
+        name = "add_f"
+    elif opname == "cmpstore" and typ[0] == "f":
+        name = "cmpswap_f"
+    else:
+        name = _ATOMIC_NAMES[opname]
+    op = atomics.Op(name, 8 * size)
+    offset = f["offset0"] | (f["offset1"] << 8)
+    ra, r0, r1, rd = f["addr"], f["data0"], f["data1"], f["vdst"]
+    ctx.use_vgpr(ra)
+    ctx.use_vgpr(r0, dw)
+    if op.uses_data2:
+        ctx.use_vgpr(r1, dw)
+    if returns:
+        ctx.use_vgpr(rd, dw)
+
+    def atomic(b, g):
+        a, pos = _addresses(b, g, ra, offset)
+        data2 = _data(b, g, r1, dw) if op.uses_data2 else None
+        rets = atomic_apply(b, a, pos, size, op, _data(b, g, r0, dw), data2)
+        if returns:
+            write_vgprs(b, g, rd, np.ascontiguousarray(rets).view(U32).reshape(-1, dw))
+    return atomic
+
+
+def _condxchg(inst, ctx: Ctx):
+    f = inst.fields
+    offset = f["offset0"] | (f["offset1"] << 8)
+    ra, r0, rd = f["addr"], f["data0"], f["vdst"]
+    ctx.use_vgpr(ra)
+    ctx.use_vgpr(r0, 2)
+    ctx.use_vgpr(rd, 2)
+    op = atomics.Op("condxchg", 32)
+
+    def condxchg(b, g):
+        a, _ = _addresses(b, g, ra, offset)
+        a = a & 0xFFF8
+        base = lane_base(b, g)
+        data = read_vgprs(b, g, r0, 2)
+        rets = []
+        for half in range(2):
+            ah = a + 4 * half
+            rets.append(atomic_apply(b, ah, base + ah, 4, op, data[:, half], None))
+        write_vgprs(b, g, rd, np.stack(rets, axis=1))
+    return condxchg
+
+
+def _addtid(inst, ctx: Ctx, load: bool):
+    f = inst.fields
+    offset = f["offset0"] | (f["offset1"] << 8)
+    r = f["vdst"] if load else f["data0"]
+    ctx.use_vgpr(r)
+
+    def addtid(b, g):
+        m0 = (b.S[M0, g.sel].astype(np.int64) & 0xFFFF) + offset
+        a = active(g, (m0[:, None] + 4 * b.lane_ids.astype(np.int64)) & 0xFFFFFFFF)
+        pos = lane_base(b, g) + a
+        _note(b, g, pos, 4, not load)
+        if load:
+            write_vgprs(b, g, r, lds_read(b, a, pos, 4).view(U32).reshape(-1, 1))
+        else:
+            lds_write(b, a, pos, read_vgprs(b, g, r, 1).view(np.uint8).reshape(-1, 4))
+    return addtid
+
+
+def _append(inst, ctx: Ctx, consume: bool):
+    f = inst.fields
+    offset = f["offset0"] | (f["offset1"] << 8)
+    rd = f["vdst"]
+    ctx.use_vgpr(rd)
+    op = atomics.Op("sub" if consume else "add", 32)
+
+    def append(b, g):
+        a = (b.S[M0, g.sel].astype(np.int64) & 0xFFFF) + offset
+        pos = b.wg[g.idx] * (b.lds.shape[1] * 4) + a
+        counts = g.exec.sum(axis=1).astype(U32)
+        rets = atomic_apply(b, a, pos, 4, op, counts, None)
+        write_vgprs(b, g, rd, active(g, np.broadcast_to(rets[:, None], (g.n, b.L))).reshape(-1, 1))
+    return append
+
+
+# ---------------------------------------------------------------------------------------------
+# lane shuffles through the LDS crossbar (no LDS memory involved)
+
+def swizzle_lanes(offset: int, lanes: int) -> np.ndarray:
+    """The source lane of each lane for a ds_swizzle_b32 offset (patterns repeat per 32 lanes)."""
+    i = np.arange(lanes)
+    lo = i & 0x1F
+    if offset >= 0xE000:                                     # FFT
+        mask = offset & 0x1F
+        rev = np.array([int(f"{x:05b}"[::-1], 2) for x in lo])
+        j = (rev >> bin(mask).count("1")) | (i & mask)
+    elif offset >= 0xC000:                                   # rotate within 32 lanes
+        amount = (offset >> 5) & 0x1F
+        j = (lo - amount) % 32 if (offset >> 10) & 1 else (lo + amount) % 32
+    elif offset & 0x8000:                                    # quad permute
+        j = (lo & ~3) | ((offset >> (2 * (lo & 3))) & 3)
+    else:                                                    # and / or / xor masks
+        j = ((lo & (offset & 0x1F)) | ((offset >> 5) & 0x1F)) ^ ((offset >> 10) & 0x1F)
+    return ((j & 0x1F) | (i & 0x20)).astype(np.intp)
+
+
+def _swizzle(inst, ctx: Ctx):
+    f = inst.fields
+    src = swizzle_lanes(f["offset0"] | (f["offset1"] << 8), ctx.lanes)
+    r0, rd = f["data0"], f["vdst"]
+    ctx.use_vgpr(r0)
+    ctx.use_vgpr(rd)
+
+    def swizzle(b, g):
+        vals = b.V[r0, g.sel][:, src]
+        vals = np.where(g.exec[:, src], vals, U32(0))
+        store(b, g, rd, vals, None)
+    return swizzle
+
+
+def _permute(inst, ctx: Ctx, backward: bool):
+    f = inst.fields
+    offset = f["offset0"] | (f["offset1"] << 8)
+    ra, r0, rd = f["addr"], f["data0"], f["vdst"]
+    ctx.use_vgpr(ra)
+    ctx.use_vgpr(r0)
+    ctx.use_vgpr(rd)
+    half = (np.arange(ctx.lanes) & 0x20)
+
+    def permute(b, g):
+        lane = (((b.V[ra, g.sel].astype(np.int64) + offset) >> 2) & 0x1F) | half
+        data = b.V[r0, g.sel]
+        if backward:                    # ds_bpermute: each lane reads the lane it names
+            vals = np.take_along_axis(data, lane, axis=1)
+            vals = np.where(np.take_along_axis(g.exec, lane, axis=1), vals, U32(0))
+        else:                           # ds_permute: each active lane writes to the lane it names
+            vals = np.zeros_like(data)
+            rows = np.broadcast_to(np.arange(g.n)[:, None], lane.shape)
+            ex = g.exec
+            vals[rows[ex], lane[ex]] = data[ex]
+        store(b, g, rd, vals, None)
+    return permute
+
+
+def compile_ds(inst, ctx: Ctx):
+    m = inst.op.mnemonic
+    f = inst.fields
+    if f.get("gds", 0) or m.startswith(_UNSUPPORTED):
+        raise IllegalInstruction(f"{m}: GDS / graphics DS operations are not executed")
+    if m == "ds_nop":
+        return lambda b, g: None
+    if m == "ds_swizzle_b32":
+        return _swizzle(inst, ctx)
+    if m in ("ds_permute_b32", "ds_bpermute_b32"):
+        return _permute(inst, ctx, backward=m == "ds_bpermute_b32")
+    if m in ("ds_append", "ds_consume"):
+        return _append(inst, ctx, consume=m == "ds_consume")
+    if m in ("ds_load_addtid_b32", "ds_store_addtid_b32"):
+        return _addtid(inst, ctx, load=m.startswith("ds_load"))
+    if m == "ds_condxchg32_rtn_b64":
+        return _condxchg(inst, ctx)
+    if "2addr" in m:
+        return _two_addr(inst, ctx, m)
+    if m.startswith("ds_load_"):
+        return _load(inst, ctx, m[len("ds_load_"):])
+    if m.startswith("ds_store_") and "xchg" not in m:
+        return _store(inst, ctx, m[len("ds_store_"):])
+    return _atomic(inst, ctx, m)
+

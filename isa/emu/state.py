@@ -1,0 +1,156 @@
+"""Register state of a batch of waves, held as numpy arrays so that one instruction executes for
+many waves at once.
+
+Layout (register-major, so that one register of a group of consecutive waves is one contiguous
+view):  V[vgpr, wave, lane] uint32;  S[code, wave] uint32 for scalar source codes 0..127 (SGPRs,
+VCC, TTMPs, null, M0, EXEC);  scc[wave] bool;  exec[wave, lane] bool mirrors EXEC for the VALU;
+lds[workgroup, dword] uint32.
+
+A Group is the set of waves that execute the same block together: their indices and, when they
+are consecutive, a slice (numpy views instead of copies on that fast path).
+"""
+
+import numpy as np
+
+from isa import operands as opd
+
+U32 = np.uint32
+U64 = np.uint64
+
+VCC, EXEC, M0, NULL = opd.VCC_LO, opd.EXEC_LO, opd.M0, opd.NULL
+NUM_SCALAR = 128
+
+
+class ArrayPool:
+    """Register files kept from one batch to the next: a fresh multi-megabyte array costs a page
+    fault per page on first touch, which can take longer than running the kernel."""
+
+    def __init__(self):
+        self._arrays: dict = {}
+
+    def get(self, shape: tuple, dtype) -> np.ndarray:
+        key = (shape, np.dtype(dtype).str)
+        a = self._arrays.get(key)
+        if a is None:
+            if len(self._arrays) > 16:
+                self._arrays.clear()
+            a = self._arrays[key] = np.empty(shape, dtype)
+        return a
+
+
+class Batch:
+    """The waves of one batch of workgroups (all waves of a workgroup are in the same batch).
+    VGPRs start with whatever the register file held before, as on hardware (the launch
+    initializes v0 only); SGPRs, SCC and LDS start at zero."""
+
+    def __init__(self, nwaves: int, lanes: int, nvgpr: int, nworkgroups: int, lds_bytes: int,
+                 pool: ArrayPool | None = None):
+        pool = pool or ArrayPool()
+        self.W = nwaves
+        self.L = lanes
+        self.nvgpr = nvgpr
+        self.V = pool.get((nvgpr, nwaves, lanes), U32)
+        self.S = np.zeros((NUM_SCALAR, nwaves), U32)
+        self.scc = np.zeros(nwaves, bool)
+        self.exec = pool.get((nwaves, lanes), bool)
+        self.lds_bytes = lds_bytes
+        words = max(2, -(-lds_bytes // 8) * 2)          # even, so 64-bit LDS atomics have a view
+        self.lds = pool.get((max(nworkgroups, 1), words), U32)
+        self.lds.fill(0)
+        self.lane_ids = np.arange(lanes, dtype=U32)
+        self.wg = np.zeros(nwaves, np.int64)          # workgroup (index in the batch) of each wave
+        self.wave_in_wg = np.zeros(nwaves, np.int64)
+        self.wave_id = np.zeros(nwaves, np.int64)     # dispatch-wide wave index
+        self.wg_first_wave = np.zeros(max(nworkgroups, 1), np.int64)
+        self.scratch_base = np.zeros(nwaves, U64)     # the wave's private memory (FLAT_SCRATCH)
+        self.hwreg = {}                               # hardware register id -> [W] uint32
+        self.hazards = None                           # hazards.Tracker when checking is on
+        self.memory = None                            # the Memory the dispatch runs against
+        self.clock = 0                                # wave-instructions executed so far (a cycle counter)
+
+    # -- lane masks ---------------------------------------------------------------------------
+    def mask_bits(self, code: int, sel) -> np.ndarray:
+        """A lane mask held in scalar registers (a pair in wave64) as uint64 bits per wave."""
+        lo = self.S[code, sel].astype(U64)
+        if self.L == 64:
+            lo |= self.S[code + 1, sel].astype(U64) << U64(32)
+        return lo
+
+    def mask(self, code: int, sel) -> np.ndarray:
+        """A lane mask held in scalar registers as bool [n, L]."""
+        if self.L == 32:
+            bits = self.S[code, sel]
+            return ((bits[:, None] >> self.lane_ids) & U32(1)).astype(bool)
+        bits = self.mask_bits(code, sel)
+        return ((bits[:, None] >> self.lane_ids.astype(U64)) & U64(1)).astype(bool)
+
+    def set_mask(self, code: int, sel, lanes: np.ndarray) -> None:
+        """Writes bool [n, L] as a lane mask to scalar register(s) `code`."""
+        words = pack_lanes(lanes)
+        if code == NULL:
+            return
+        self.S[code, sel] = words[:, 0]
+        if self.L == 64 and code + 1 < NUM_SCALAR:
+            self.S[code + 1, sel] = words[:, 1]
+        if code in (EXEC, EXEC + 1) or (self.L == 64 and code + 1 == EXEC):
+            self.exec_from_sgprs(sel)
+
+    def exec_from_sgprs(self, sel) -> None:
+        self.exec[sel] = self.mask(EXEC, sel)
+
+    def set_exec(self, sel, lanes: np.ndarray) -> None:
+        words = pack_lanes(lanes)
+        self.S[EXEC, sel] = words[:, 0]
+        if self.L == 64:
+            self.S[EXEC + 1, sel] = words[:, 1]
+        self.exec[sel] = lanes
+
+    # -- 64-bit scalar pairs ------------------------------------------------------------------
+    def s64(self, code: int, sel) -> np.ndarray:
+        return pair64(self.S[code, sel], self.S[code + 1, sel])
+
+    def set_s64(self, code: int, sel, value) -> None:
+        value = np.asarray(value, U64)
+        self.S[code, sel] = (value & U64(0xFFFFFFFF)).astype(U32)
+        self.S[code + 1, sel] = (value >> U64(32)).astype(U32)
+
+
+def pair64(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Two uint32 arrays (low and high halves) as one uint64 array."""
+    out = np.empty(np.broadcast_shapes(np.shape(lo), np.shape(hi)), U64)
+    halves = out.view(U32).reshape(out.shape + (2,))
+    halves[..., 0] = lo
+    halves[..., 1] = hi
+    return out
+
+
+def pack_lanes(lanes: np.ndarray) -> np.ndarray:
+    """bool [n, L] -> uint32 [n, L // 32] (lane 0 in bit 0 of the first word)."""
+    packed = np.packbits(np.ascontiguousarray(lanes, dtype=bool), axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view("<u4").astype(U32, copy=False)
+
+
+class Group:
+    """Waves that run one block together. `idx` holds sorted wave indices; `sel` is a slice over
+    them when they are consecutive (views, not copies) and the index array otherwise."""
+
+    __slots__ = ("idx", "sel", "n", "exec", "full", "pc", "contiguous", "cache")
+
+    def __init__(self, idx: np.ndarray, pc: int):
+        self.idx = idx
+        self.n = int(idx.size)
+        self.pc = pc
+        self.contiguous = bool(self.n and int(idx[-1]) - int(idx[0]) + 1 == self.n)
+        self.sel = slice(int(idx[0]), int(idx[-1]) + 1) if self.contiguous else idx
+        self.exec = None
+        self.full = False
+        self.cache = {}             # per-lane values derived from EXEC (cleared when it changes)
+
+    def refresh(self, batch: Batch) -> None:
+        """Re-reads EXEC after an instruction changed it."""
+        self.exec = batch.exec[self.sel]
+        self.full = bool(self.exec.all())
+        self.cache = {}
+
+    def __repr__(self) -> str:
+        return f"Group(pc=0x{self.pc:x}, waves={self.n})"
