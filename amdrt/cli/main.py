@@ -10,6 +10,7 @@ import amdrt
 SUBCOMMANDS = {
     "info": ("info", "list the CPU and GPU agents: ISA, compute units, limits, memory pools, SDMA engines, links"),
     "run": ("run", "load or assemble a kernel, run it on given inputs and print or save its outputs"),
+    "asm": ("asm", "assemble gfx1100 assembly (LLVM syntax) into machine code, or list its encodings"),
     "disasm": ("disasm", "disassemble RDNA3 machine code (raw bytes or an ELF code object) like llvm-objdump -d"),
 }
 

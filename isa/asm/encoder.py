@@ -914,9 +914,25 @@ def lookup(name: str):
     return base, suffix, forms
 
 
-def encode_instruction(name: str, items: list, col0: int = 0):
+def _sorted_mods(variant, items):
+    """Items with the trailing modifiers put in the form's modifier order (builder calls)."""
+    k = len(items)
+    while k and type(items[k - 1]) is Named and items[k - 1].name in _MOD_SLOT:
+        k -= 1
+    order = variant.mods
+
+    def rank(it):
+        slot = _MOD_SLOT[it.name]
+        if slot == 'offset' and 'swizzle' in order:
+            slot = 'swizzle'
+        return order.index(slot) if slot in order else len(order)
+    return items[:k] + sorted(items[k:], key=rank)
+
+
+def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = False):
     """Encode one instruction (mnemonic as written, lower case; parsed operand items).
-    Returns an Encoded. Raises AsmError (column relative to the operand text + col0)."""
+    Returns an Encoded. Raises AsmError (column relative to the operand text + col0).
+    any_order: the trailing modifiers may come in any order (the builder's keywords)."""
     base, suffix, forms = lookup(name)
     if forms is None:
         if is_unsupported(base) and not suffix:
@@ -945,7 +961,7 @@ def encode_instruction(name: str, items: list, col0: int = 0):
     best = None
     for v in cands:
         try:
-            data, st = try_variant(v, items)
+            data, st = try_variant(v, _sorted_mods(v, items) if any_order else items)
         except Fail as e:
             if best is None or e.rank > best.rank:
                 best = e
