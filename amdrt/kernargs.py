@@ -46,7 +46,9 @@ class Geometry:
 
     def __post_init__(self):
         pairs = tuple(zip(self.global_size, self.local_size, strict=True))
-        object.__setattr__(self, "block_count", tuple(-(-g // l) for g, l in pairs))
+        # Full workgroups per dimension (a partial last one is described by the remainder):
+        # device code takes a group's size as `id < block_count ? group_size : remainder`.
+        object.__setattr__(self, "block_count", tuple(g // l for g, l in pairs))
         object.__setattr__(self, "remainder", tuple(g % l for g, l in pairs))
 
     @property

@@ -27,6 +27,16 @@ CL_PRELUDE = """
 #define GLOBAL_OFFSET(i) HIDDEN(ulong, 40 + 8 * (i))
 """
 
+HIP_PRELUDE = """
+#define __global__ __attribute__((global))
+#define __shared__ __attribute__((shared))
+#define threadIdx_x __builtin_amdgcn_workitem_id_x()
+#define blockIdx_x __builtin_amdgcn_workgroup_id_x()
+#define blockDim_x __builtin_amdgcn_workgroup_size_x()
+#define __syncthreads() do { __builtin_amdgcn_fence(__ATOMIC_RELEASE, "workgroup"); \\
+    __builtin_amdgcn_s_barrier(); __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "workgroup"); } while (0)
+"""
+
 
 class Toolchain:
     def __init__(self, llvm, cache_dir):
@@ -53,6 +63,17 @@ class Toolchain:
             [self.llvm.clang, "-x", "cl", "-cl-std=CL2.0", "-nogpulib", "-target", "amdgcn-amd-amdhsa",
              "-mcpu=gfx1100", "-O2", "-cl-kernel-arg-info", *flags, "-c", str(src), "-o", str(obj)],
             [self.llvm.lld, "-shared", str(obj), "-o", str(co)],
+        ])
+
+    def hip(self, source: str) -> bytes:
+        """A gfx1100 code object from HIP device code (no HIP headers: builtins only)."""
+        text = HIP_PRELUDE + source
+        key = hashlib.sha256(text.encode()).hexdigest()[:20]
+        src, co = self.cache_dir / f"{key}.hip", self.cache_dir / f"{key}.co"
+        src.write_text(text)
+        return self._build(key, [
+            [self.llvm.clang, "-x", "hip", "--cuda-device-only", "-nogpulib", "-nogpuinc", "--offload-arch=gfx1100",
+             "-O2", "--no-gpu-bundle-output", "-c", str(src), "-o", str(co)],
         ])
 
     def assembly(self, source: str) -> bytes:
