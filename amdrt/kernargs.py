@@ -80,6 +80,8 @@ def make_geometry(global_size, local_size=None, global_offset=None, *,
     gsize, dims = _triple(global_size, "global_size", 1)
     lsize, ldims = _triple(local_size if local_size is not None else (1,) * dims, "local_size", 1)
     offset, _ = _triple(global_offset if global_offset is not None else (0,) * dims, "global_offset", 0)
+    # Dimensions are those of the grid; a local size only adds the ones it actually spans.
+    ldims = max((i + 1 for i, v in enumerate(lsize[:ldims]) if v != 1), default=1)
     dims = max(dims, ldims)
     for axis, (g, l) in enumerate(zip(gsize, lsize, strict=True)):
         if not 1 <= g <= MAX_GRID_SIZE:

@@ -87,6 +87,149 @@ class Toolchain:
         ])
 
 
+# Hand-written kernels (LLVM assembly syntax, .amdhsa_kernel directives, metadata).
+ASM_KERNELS = r"""
+.amdgcn_target "amdgcn-amd-amdhsa--gfx1100"
+.text
+.globl fill_ids
+.p2align 8
+.type fill_ids,@function
+fill_ids:                       ; out[gid] = gid * scale, workgroups of 64
+  s_load_b64 s[4:5], s[0:1], 0x0
+  s_load_b32 s6, s[0:1], 0x8
+  s_lshl_b32 s7, s2, 6
+  v_add_nc_u32 v1, s7, v0
+  s_waitcnt lgkmcnt(0)
+  v_mul_lo_u32 v2, v1, s6
+  v_lshlrev_b32 v3, 2, v1
+  global_store_b32 v3, v2, s[4:5]
+  s_endpgm
+
+.globl count
+.p2align 8
+.type count,@function
+count:                          ; atomically add 1 to *counter per work-item
+  s_load_b64 s[2:3], s[0:1], 0x0
+  v_mov_b32 v1, 1
+  v_mov_b32 v2, 0
+  s_waitcnt lgkmcnt(0)
+  global_atomic_add_u32 v2, v1, s[2:3]
+  s_endpgm
+
+.globl fault
+.p2align 8
+.type fault,@function
+fault:                          ; store 16 GiB past the buffer it is given
+  s_load_b64 s[2:3], s[0:1], 0x0
+  s_waitcnt lgkmcnt(0)
+  s_add_u32 s2, s2, 0
+  s_addc_u32 s3, s3, 4
+  v_lshlrev_b32 v1, 2, v0
+  v_mov_b32 v2, 7
+  global_store_b32 v1, v2, s[2:3]
+  s_endpgm
+
+.globl spin
+.p2align 8
+.type spin,@function
+spin:                           ; never ends
+  s_branch spin
+
+.rodata
+.p2align 6
+.amdhsa_kernel fill_ids
+  .amdhsa_user_sgpr_kernarg_segment_ptr 1
+  .amdhsa_system_sgpr_workgroup_id_x 1
+  .amdhsa_next_free_vgpr 4
+  .amdhsa_next_free_sgpr 8
+  .amdhsa_wavefront_size32 1
+  .amdhsa_kernarg_size 16
+.end_amdhsa_kernel
+.p2align 6
+.amdhsa_kernel count
+  .amdhsa_user_sgpr_kernarg_segment_ptr 1
+  .amdhsa_next_free_vgpr 3
+  .amdhsa_next_free_sgpr 4
+  .amdhsa_wavefront_size32 1
+  .amdhsa_kernarg_size 8
+.end_amdhsa_kernel
+.p2align 6
+.amdhsa_kernel fault
+  .amdhsa_user_sgpr_kernarg_segment_ptr 1
+  .amdhsa_next_free_vgpr 3
+  .amdhsa_next_free_sgpr 4
+  .amdhsa_wavefront_size32 1
+  .amdhsa_kernarg_size 8
+.end_amdhsa_kernel
+.p2align 6
+.amdhsa_kernel spin
+  .amdhsa_next_free_vgpr 1
+  .amdhsa_next_free_sgpr 1
+  .amdhsa_wavefront_size32 1
+.end_amdhsa_kernel
+
+.amdgpu_metadata
+---
+amdhsa.version: [ 1, 2 ]
+amdhsa.kernels:
+  - .name: fill_ids
+    .symbol: fill_ids.kd
+    .kernarg_segment_size: 16
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 32
+    .sgpr_count: 8
+    .vgpr_count: 4
+    .max_flat_workgroup_size: 64
+    .reqd_workgroup_size: [ 64, 1, 1 ]
+    .args:
+      - { .name: out, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global }
+      - { .name: scale, .offset: 8, .size: 4, .value_kind: by_value, .type_name: uint }
+  - .name: count
+    .symbol: count.kd
+    .kernarg_segment_size: 8
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 32
+    .sgpr_count: 4
+    .vgpr_count: 3
+    .max_flat_workgroup_size: 256
+    .args:
+      - { .name: counter, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global }
+  - .name: fault
+    .symbol: fault.kd
+    .kernarg_segment_size: 8
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 32
+    .sgpr_count: 4
+    .vgpr_count: 3
+    .max_flat_workgroup_size: 32
+    .args:
+      - { .name: buf, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global }
+  - .name: spin
+    .symbol: spin.kd
+    .kernarg_segment_size: 0
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 32
+    .sgpr_count: 1
+    .vgpr_count: 1
+    .max_flat_workgroup_size: 32
+...
+.end_amdgpu_metadata
+"""
+
+
+@pytest.fixture(scope="session")
+def asm_kernels() -> str:
+    return ASM_KERNELS
+
+
 @pytest.fixture(scope="session")
 def toolchain(llvm, tmp_path_factory) -> Toolchain:
     return Toolchain(llvm, tmp_path_factory.mktemp("amdrt-kernels"))
