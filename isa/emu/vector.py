@@ -391,6 +391,10 @@ def compile_vopd(inst, ctx: Ctx, alu: AluTables):
     def run(b, g):
         x = fx(b, g)
         y = fy(b, g)
+        if np.may_share_memory(x, b.V):          # register views: keep the values read
+            x = np.array(x)
+        if np.may_share_memory(y, b.V):
+            y = np.array(y)
         wx(b, g, x, None)
         wy(b, g, y, None)
     return run
