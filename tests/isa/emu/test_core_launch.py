@@ -411,7 +411,7 @@ def test_trace_lists_instructions_and_changed_registers():
     r = run_asm("v_mov_b32 v1, 7\ns_mov_b32 s9, 0x1234\nv_add_nc_u32 v2, v0, v1", grid=(64,), workgroup=(32,),
                 run={"trace": [1]})
     lines = r.result.trace
-    assert lines[0] == "w1 0x%x: v_mov_b32_e32 v1, 7  v1=0x7" % r.kernel.code_address
+    assert lines[0] == f"w1 0x{r.kernel.code_address:x}: v_mov_b32_e32 v1, 7  v1=0x7"
     assert lines[1].endswith("s_mov_b32 s9, 0x1234  s9=0x00001234")
     assert "v2=[0x7 0x8 0x9 0xa ... (32 lanes)]" in lines[2]
     assert all(line.startswith("w1 ") for line in lines)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_core_launch import run_asm, u64s
 
 from isa.emu import Host
-from test_core_launch import run_asm, u64s
 
 rng = np.random.default_rng(77)
 
