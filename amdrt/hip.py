@@ -520,6 +520,8 @@ def _free(ptr, host: bool) -> None:
         raise HipError(hipError_t.hipErrorInvalidValue, f"{ptr!r} was not returned by "
                                                         f"{'hipHostMalloc' if host else 'hipMalloc'}")
     _registry.remove(ptr)
+    # Kernels see raw addresses, so any work may use the memory: let the devices finish first.
+    _rt().synchronize()
     buf.free()
 
 

@@ -242,7 +242,7 @@ class Buffer:
         if self._alloc.freed:
             return
         self._finalizer.detach()
-        self.device.runtime.idle_for_free()
+        self.device.runtime.wait_for_buffer(self)
         self.device.runtime.memory.release(self._alloc)
 
     def map_to(self, device) -> None:
@@ -257,12 +257,13 @@ class Buffer:
                                   f"{self!r}")
 
     def copyin(self, data, offset: int = 0) -> None:
-        """Copy a numpy array (its raw bytes) or bytes into the buffer, waiting for queued work."""
+        """Copy a numpy array (its raw bytes) or bytes into the buffer, after queued work that
+        uses it has finished."""
         src = _as_bytes(data)
         self._check_range(offset, src.nbytes, "copyin")
         alloc = self.allocation
         runtime = self.device.runtime
-        runtime.synchronize()
+        runtime.wait_for_buffer(self)
         if alloc.cpu:
             if src.nbytes:
                 ctypes.memmove(alloc.va + offset, np.frombuffer(src, np.uint8).ctypes.data, src.nbytes)
@@ -279,7 +280,7 @@ class Buffer:
         self._check_range(offset, out.nbytes, "copyout")
         alloc = self.allocation
         runtime = self.device.runtime
-        runtime.synchronize()
+        runtime.wait_for_buffer(self)
         if out.nbytes == 0:
             return out
         if alloc.cpu:

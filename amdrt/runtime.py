@@ -200,6 +200,18 @@ class Runtime:
     def idle_for_free(self) -> None:
         self.synchronize()
 
+    def wait_for_buffer(self, buffer) -> None:
+        """Wait for submitted work that uses `buffer` (a kernel argument or a copy's end)."""
+        for queue in list(self.queues()):
+            with queue.lock:
+                queue.reap()
+                last = None
+                for work in queue.pending:
+                    if any(ref is buffer for ref in work.refs):
+                        last = work.signal
+            if last is not None:
+                last.wait()
+
     def wait(self, signal: Signal, timeout: float | None = None) -> None:
         """Sleep until `signal` reaches 0, or raise the error of the work it tracks."""
         limit = self.timeout if timeout is None else timeout

@@ -3,6 +3,7 @@ results, faults and hangs that leave the device usable, concurrency across queue
 and thousands of back-to-back launches that neither leak nor pile up."""
 
 import gc
+import threading
 
 import numpy as np
 import pytest
@@ -113,3 +114,21 @@ def test_ten_thousand_back_to_back_launches(fresh_rt, code):
     assert counter.numpy(np.uint32)[0] == 11_000
     assert footprint() == baseline
     assert queue.write_index == 11_000
+
+
+def test_host_access_waits_only_for_work_that_uses_the_buffer(dev, code):
+    prog = dev.load(code)
+    used, unrelated = dev.alloc(4 * 64), dev.alloc(4 * 64)
+    gate = dev.signal(1)
+    pending = prog["fill_ids"](used, np.uint32(7), global_size=64, after=[gate], wait=False)
+    unrelated.copyin(np.arange(64, dtype=np.uint32))  # returns at once
+    assert np.array_equal(unrelated.numpy(np.uint32), np.arange(64))
+    assert pending.value == 1
+    timer = threading.Timer(0.1, gate.set, (0,))
+    timer.start()
+    try:
+        result = used.numpy(np.uint32)  # waits for the kernel that writes it
+    finally:
+        timer.join()
+    assert pending.value == 0
+    assert np.array_equal(result, np.arange(64, dtype=np.uint32) * 7)
