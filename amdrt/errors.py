@@ -35,11 +35,12 @@ class GPUFault(AmdrtError):
         self.device = device
         self.write = write
         self.reason = reason
-        what = f"kernel {kernel!r}" if kernel else "work"
-        super().__init__(
-            f"GPU memory fault at address {address:#x} ({reason}) while {what} ran on {device}: "
-            "an access outside every buffer mapped to this GPU; check buffer sizes, indices and "
-            "the global size against the data")
+        what = repr(kernel) if kernel else "queued work"
+        hint = ("an access outside every buffer mapped to this GPU; check buffer sizes, indices and the "
+                "global size against the data" if reason == "page not present" else
+                "the page is mapped, but not for this kind of access")
+        super().__init__(f"GPU memory fault at address {address:#x} ({reason}) while running {what} "
+                         f"on {device}: {hint}")
 
 
 class GPUTimeout(AmdrtError):
@@ -50,7 +51,7 @@ class GPUTimeout(AmdrtError):
         self.seconds = seconds
         self.kernel = kernel
         self.device = device
-        what = f"kernel {kernel!r}" if kernel else "queued work"
+        what = repr(kernel) if kernel else "queued work"
         super().__init__(
             f"{what} on {device} did not finish within {seconds:g} s; the queue was reset. "
             "If it is just slow, pass a larger timeout= or set AMDRT_TIMEOUT (seconds)")

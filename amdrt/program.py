@@ -43,9 +43,11 @@ class Program:
         # Check every kernel before anything is allocated on the device.
         layouts = {name: KernargLayout(k.metadata, lds_limit=device.lds_size) for name, k in co.kernels.items()}
         memory = device.runtime.memory
+        # Code is read-only for the GPU, unless the CPU cannot map it and the SDMA engine must
+        # write the image.
+        cpu = any(b.properties.get("heap_type") == 1 for b in device.node.mem_banks)
         self._alloc = memory.allocate(device.gpu_id, max(co.image_size, 1), "vram", executable=True,
-                                      writable=False, align=max(co.image_alignment, 4096),
-                                      cpu=any(b.properties.get("heap_type") == 1 for b in device.node.mem_banks))
+                                      writable=not cpu, align=max(co.image_alignment, 4096), cpu=cpu)
         try:
             image = co.load_image(self._alloc.va)
             if self._alloc.cpu:

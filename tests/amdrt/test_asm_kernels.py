@@ -132,3 +132,14 @@ def test_host_access_waits_only_for_work_that_uses_the_buffer(dev, code):
         timer.join()
     assert pending.value == 0
     assert np.array_equal(result, np.arange(64, dtype=np.uint32) * 7)
+
+
+def test_code_and_data_in_vram_the_cpu_cannot_map(fresh_rt, code):
+    dev = fresh_rt.devices[0]
+    for bank in dev.node.mem_banks:
+        bank.properties["heap_type"] = 2  # a small BAR: VRAM is FB_PRIVATE
+    prog = dev.load(code)  # uploaded through host memory by the SDMA engine
+    assert not prog._alloc.cpu
+    out = dev.alloc(4 * 128)
+    prog["fill_ids"](out, np.uint32(9), global_size=128)
+    assert np.array_equal(out.numpy(np.uint32), np.arange(128, dtype=np.uint32) * 9)

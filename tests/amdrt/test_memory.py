@@ -136,3 +136,21 @@ def test_devices_from_the_environment(monkeypatch, capsys):
     monkeypatch.setenv("AMDRT_SIM", "many")
     with pytest.raises(ValueError, match="AMDRT_SIM"):
         amdrt.devices()
+
+
+def test_vram_the_cpu_cannot_map_is_reached_through_the_sdma_engine(fresh_rt):
+    """A small-BAR board publishes its VRAM as FB_PRIVATE: buffers are not CPU mapped and host
+    access goes through a staging buffer and the SDMA engine."""
+    dev = fresh_rt.devices[1]
+    for bank in dev.node.mem_banks:
+        bank.properties["heap_type"] = 2  # HSA_MEM_HEAP_TYPE_FB_PRIVATE
+    buf = dev.alloc(10_000)
+    assert not buf.cpu_visible
+    data = np.random.default_rng(9).integers(0, 255, 10_000, dtype=np.uint8)
+    buf.copyin(data[:6000], offset=1000)
+    out = np.zeros(6000, np.uint8)
+    buf.copyout(out, offset=1000)
+    assert np.array_equal(out, data[:6000])
+    peer = fresh_rt.devices[0].alloc(10_000)
+    dev.copy(peer, buf)
+    assert np.array_equal(peer.numpy()[1000:7000], data[:6000])
