@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from amdrt import sdma
-from amdrt.errors import InvalidArgument
+from amdrt.errors import AmdrtError, InvalidArgument
 from amdrt.memory import Buffer
 from amdrt.queue import ComputeQueue, SdmaQueue
 from amdrt.signal import Signal
@@ -56,10 +56,15 @@ class Device:
         return (f"Device({self.name}, {self.marketing_name}, {self.cu_count} CUs, "
                 f"{self.vram_size / 2**30:.1f} GiB, gpu_id={self.gpu_id:#x})")
 
+    def _check_open(self) -> None:
+        if self.runtime.closed:
+            raise AmdrtError(f"{self.name} belongs to a runtime that was closed; call amdrt.devices() again")
+
     # --- memory ------------------------------------------------------------------------------------
 
     def alloc(self, nbytes: int, host: bool = False) -> Buffer:
         """`nbytes` of device memory (VRAM), or of system memory every GPU can reach (host=True)."""
+        self._check_open()
         if isinstance(nbytes, np.integer):
             nbytes = int(nbytes)
         if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes <= 0:
@@ -81,6 +86,7 @@ class Device:
     def load(self, code_object: bytes):
         """Load an HSA code object (ours or clang/LLVM's); index the result by kernel name."""
         from amdrt.program import Program
+        self._check_open()
         return Program(self, code_object)
 
     # --- queues ------------------------------------------------------------------------------------
@@ -101,12 +107,14 @@ class Device:
 
     def queue(self) -> ComputeQueue:
         """A new AQL compute queue (work on different queues may run concurrently)."""
+        self._check_open()
         q = ComputeQueue(self)
         self.queues.append(q)
         return q
 
     def sdma_queue(self) -> SdmaQueue:
         """A new queue on one of the SDMA engines."""
+        self._check_open()
         q = SdmaQueue(self)
         self.queues.append(q)
         return q

@@ -168,8 +168,11 @@ class Kernel:
     def _pointer(self, spec, value) -> int:
         if isinstance(value, Buffer):
             alloc = value.allocation
+            runtime = self.device.runtime
+            if value.device.runtime is not runtime:
+                spec.fail("is a buffer of another runtime (another process's view of the GPUs)")
             if self.device.gpu_id not in alloc.mapped:
-                self.device.runtime.share(value, self.device)
+                runtime.share(value, self.device)
             return alloc.va
         if value is None:
             return 0

@@ -143,3 +143,10 @@ def test_code_and_data_in_vram_the_cpu_cannot_map(fresh_rt, code):
     out = dev.alloc(4 * 128)
     prog["fill_ids"](out, np.uint32(9), global_size=128)
     assert np.array_equal(out.numpy(np.uint32), np.arange(128, dtype=np.uint32) * 9)
+
+
+def test_buffers_of_another_runtime_are_refused(rt1, fresh_rt, code):
+    foreign = rt1.devices[0].alloc(256)
+    kernel = fresh_rt.devices[0].load(code)["fill_ids"]
+    with pytest.raises(InvalidArgument, match="another runtime"):
+        kernel(foreign, np.uint32(1), global_size=64)

@@ -154,3 +154,14 @@ def test_vram_the_cpu_cannot_map_is_reached_through_the_sdma_engine(fresh_rt):
     peer = fresh_rt.devices[0].alloc(10_000)
     dev.copy(peer, buf)
     assert np.array_equal(peer.numpy()[1000:7000], data[:6000])
+
+
+def test_closed_runtime_refuses_new_work():
+    from kfd.sim import SimDriver
+    runtime = amdrt.Runtime(SimDriver(1))
+    dev = runtime.devices[0]
+    runtime.close()
+    with pytest.raises(amdrt.AmdrtError, match="closed"):
+        dev.alloc(64)
+    with pytest.raises(amdrt.AmdrtError, match="closed"):
+        dev.queue()
