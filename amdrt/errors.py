@@ -57,14 +57,18 @@ class GPUTimeout(AmdrtError):
             "If it is just slow, pass a larger timeout= or set AMDRT_TIMEOUT (seconds)")
 
 
-class GPUHang(AmdrtError):
-    """The driver reported a hardware exception (GPU or engine reset); in-flight work was lost."""
+class GPUHang(GPUTimeout):
+    """The driver reset a queue or the GPU (its own hang detection, or an ECC error) and the
+    in-flight work was lost. A hang is work that did not finish, so this is a GPUTimeout too."""
 
     def __init__(self, device: str, reset_type: int, reset_cause: int, kernel: str | None = None):
+        self.seconds = None
         self.device = device
         self.reset_type = reset_type
         self.reset_cause = reset_cause
         self.kernel = kernel
         cause = "an ECC error" if reset_cause == 1 else "a hang"
         kind = "the whole GPU" if reset_type == 0 else "one engine"
-        super().__init__(f"{device}: the driver reset {kind} after {cause}; in-flight work was lost")
+        what = f" running {kernel!r}" if kernel else ""
+        AmdrtError.__init__(self, f"{device}: the driver reset {kind} after {cause}{what}; in-flight work was "
+                                  "lost and the queue was recreated")

@@ -56,7 +56,6 @@ def open_driver():
     simulated gfx1100 GPUs and AMDRT_SIM=0 forbids simulation."""
     global _announced
     from kfd.real import RealDriver
-    from kfd.sim import SimDriver
 
     setting = os.environ.get("AMDRT_SIM", "").strip()
     if setting:
@@ -67,7 +66,7 @@ def open_driver():
         if not 0 <= count <= 64:
             raise ValueError(f"AMDRT_SIM={setting!r}: simulate between 0 and 64 GPUs")
         if count:
-            return SimDriver(count), True
+            return _sim_driver(count), True
     try:
         driver = RealDriver()
         driver.open()
@@ -78,7 +77,14 @@ def open_driver():
         if not _announced:
             print(f"amdrt: {e}\namdrt: running on 1 simulated gfx1100 GPU", file=sys.stderr)
             _announced = True
-        return SimDriver(1), True
+        return _sim_driver(1), True
+
+
+def _sim_driver(count: int):
+    """Simulated GPUs whose own hang detection stays out of the way of the runtime's timeout, so
+    work that does not finish is reported as a GPUTimeout naming the limit to raise."""
+    from kfd.sim import SimDriver
+    return SimDriver(count, hang_timeout=_env_timeout() + 30.0)
 
 
 def default_runtime() -> Runtime:

@@ -150,3 +150,18 @@ def test_buffers_of_another_runtime_are_refused(rt1, fresh_rt, code):
     kernel = fresh_rt.devices[0].load(code)["fill_ids"]
     with pytest.raises(InvalidArgument, match="another runtime"):
         kernel(foreign, np.uint32(1), global_size=64)
+
+
+def test_driver_reset_of_a_hung_queue_raises_gpu_hang(code):
+    import amdrt
+    from kfd.sim import SimDriver
+    with amdrt.Runtime(SimDriver(1, hang_timeout=0.3), timeout=30) as runtime:
+        dev = runtime.devices[0]
+        prog = dev.load(code)
+        with pytest.raises(amdrt.GPUHang) as err:
+            prog["spin"](global_size=32, local_size=32)
+        assert isinstance(err.value, GPUTimeout)  # work that never finished
+        assert err.value.kernel == "spin" and "reset one engine after a hang" in str(err.value)
+        out = dev.alloc(4 * 64)
+        prog["fill_ids"](out, np.uint32(1), global_size=64)
+        assert np.array_equal(out.numpy(np.uint32), np.arange(64))
