@@ -170,12 +170,16 @@ class Tracker:
         self.reports.append(Hazard(kind, self.pc, self.prog.text(self.pc), int(b.wave_id[g.idx[row]]), detail))
 
     # -- missing waits ------------------------------------------------------------------------
-    def check_registers(self, b: Batch, g: Group, regs: list[int], writing: bool) -> None:
+    def check_registers(self, b: Batch, g: Group, regs: list[int], writing: bool, in_order=()) -> None:
+        """Reports the first of `regs` a load has not been waited for; loads counted on the
+        counters `in_order` are skipped (a later load on the same counter returns after them)."""
         self._setup(b)
         if not regs:
             return
         rows = np.asarray(regs)
         for c in COUNTERS:
+            if c in in_order and c != "sm":
+                continue
             owner = self.owner[c][rows][:, g.idx]
             pending = (owner >= 0) & (owner >= self.done[c][g.idx][None, :])
             if pending.any():
@@ -280,7 +284,8 @@ def instrument(inst, pc: int, ctx):
                 count = (base + simm) & 0x3F
             t.wait(b, g, counter, count)
         t.check_registers(b, g, reads, False)
-        t.check_registers(b, g, writes + loads, True)
+        t.check_registers(b, g, writes, True)
+        t.check_registers(b, g, loads, True, counters)
 
     after = None
     if loads:

@@ -296,7 +296,7 @@ def swizzle_lanes(offset: int, lanes: int) -> np.ndarray:
 def _swizzle(inst, ctx: Ctx):
     f = inst.fields
     src = swizzle_lanes(f["offset0"] | (f["offset1"] << 8), ctx.lanes)
-    r0, rd = f["data0"], f["vdst"]
+    r0, rd = f["addr"], f["vdst"]             # the data comes through the address field
     ctx.use_vgpr(r0)
     ctx.use_vgpr(rd)
 

@@ -14,10 +14,11 @@ rng = np.random.default_rng(77)
 
 
 def lanes(body: str, inputs: dict[int, np.ndarray], outputs: list[int], *, exec_mask: int | None = None,
-          lanes_n: int = 32, sgprs: dict[int, int] | None = None) -> dict[int, np.ndarray]:
+          lanes_n: int = 32, sgprs: dict[int, int] | None = None, host: Host | None = None,
+          check: bool = True, **kd) -> dict[int, np.ndarray]:
     """Runs `body` for one wave with VGPR r = inputs[r] per lane; returns the output VGPRs.
-    With exec_mask, EXEC holds that mask while `body` runs."""
-    host = Host()
+    With exec_mask, EXEC holds that mask while `body` runs; `kd` goes to the kernel descriptor."""
+    host = host or Host()
     n_in = max(inputs) + 1 if inputs else 1
     data = np.zeros((n_in, lanes_n), np.uint32)
     for r, v in inputs.items():
@@ -51,8 +52,9 @@ def lanes(body: str, inputs: dict[int, np.ndarray], outputs: list[int], *, exec_
         {restore}
         {stores}
     """
-    run_asm(code, args=u64s(pin, pout), grid=(lanes_n,), workgroup=(lanes_n,), wave64=wide, host=host,
-            run={"check": True})
+    r = run_asm(code, args=u64s(pin, pout), grid=(lanes_n,), workgroup=(lanes_n,), wave64=wide, host=host,
+                run={"check": check}, **kd)
+    assert r.result.hazards == []
     got = host.download(pout, np.uint32, lanes_n * (max(outputs) + 1)).reshape(-1, lanes_n)
     return {r: got[r] for r in outputs}
 
