@@ -258,12 +258,25 @@ class KernargLayout:
         self.align = max(metadata.kernarg_segment_align, 16)
         self.static_lds = metadata.group_segment_fixed_size
         self.lds_limit = lds_limit
+        self.args: list[ArgSpec] = []
+        self.hidden: list[Callable] = []
+        self._hidden_cache: dict = {}
+        self._n_explicit = 0
+        # A kernel the runtime cannot feed (images, printf, ...) still loads with its code
+        # object; calling it raises this.
+        self.unusable: InvalidArgument | None = None
+        try:
+            self._build(metadata)
+        except InvalidArgument as e:
+            self.unusable = e
+            self.struct = None
+
+    def _build(self, metadata) -> None:
         explicit = [ArgSpec(i, a, metadata.name) for i, a in enumerate(metadata.explicit_args)]
         self.args = explicit
         fields: list[tuple[int, int, str]] = []  # (offset, size, format)
         for spec in explicit:
             fields.append((spec.offset, spec.size, spec.format))
-        self.hidden: list[Callable] = []
         for arg in metadata.hidden_args:
             if arg.value_kind in UNSUPPORTED_HIDDEN:
                 raise InvalidArgument(
@@ -275,13 +288,14 @@ class KernargLayout:
             fields.append((arg.offset, arg.size, _INT_FORMATS[arg.size].upper()))
             self.hidden.append(getter)
         self.struct = _struct_for(fields, self.size, metadata.name)
-        self._hidden_cache: dict = {}
         self._n_explicit = len(explicit)
 
     def values(self, args: Sequence, geometry: Geometry, context: LaunchContext,
                pointer: Callable[[ArgSpec, object], int], extra_lds: int = 0) -> tuple[list, int]:
         """(values for self.struct, total LDS bytes) after checking every argument.
         `extra_lds` adds dynamic LDS that no argument points at (HIP's extern __shared__)."""
+        if self.unusable is not None:
+            raise self.unusable
         if len(args) != self._n_explicit:
             names = ", ".join(s.name for s in self.args) or "none"
             raise InvalidArgument(f"kernel {self.kernel!r} takes {self._n_explicit} arguments ({names}), "

@@ -167,3 +167,20 @@ def test_metadata_workgroup_limit(mixed):
     assert mixed.max_flat_workgroup_size == 256  # clang's default for OpenCL kernels
     with pytest.raises(InvalidArgument, match="at most 256"):
         make_geometry(1024, 512, max_workgroup_size=mixed.max_flat_workgroup_size)
+
+
+def test_kernels_the_runtime_cannot_feed_load_but_refuse_to_launch(toolchain):
+    source = """
+    __kernel void with_image(__read_only image2d_t img, __global int *out) { out[0] = 1; }
+    __kernel void plain(__global int *out) { out[0] = 2; }
+    __kernel void talk(__global int *out) { printf("%d\\n", out[0]); }
+    """
+    kernels = CodeObject.parse(toolchain.opencl(source)).kernels
+    image = KernargLayout(kernels["with_image"].metadata)
+    with pytest.raises(InvalidArgument, match="images, samplers"):
+        image.pack([None, FakeBuffer(0)], make_geometry(1, 1), LaunchContext(), pointer)
+    plain = KernargLayout(kernels["plain"].metadata)
+    assert plain.unusable is None
+    talk = KernargLayout(kernels["talk"].metadata)
+    with pytest.raises(InvalidArgument, match="uses printf"):
+        talk.pack([FakeBuffer(0)], make_geometry(1, 1), LaunchContext(), pointer)
