@@ -228,3 +228,18 @@ def test_stream_orders_copies_and_kernels(machine, toolchain):
     assert np.array_equal(out, np.arange(n) + 6)
     assert ok(hip.hipEventElapsedTime(start, stop)) > 0
     ok(hip.hipStreamDestroy(stream))
+
+
+@pytest.mark.llvm
+def test_faulting_launch_reports_illegal_address(machine, toolchain):
+    module = ok(hip.hipModuleLoadData(toolchain.hip(HIP_KERNELS)))
+    add_one = ok(hip.hipModuleGetFunction(module, "add_one"))
+    ok(hip.hipModuleLaunchKernel(add_one, 1, 1, 1, 32, 1, 1, 0, None, [0x1000], None))  # launches fine
+    assert hip.hipDeviceSynchronize() == hip.hipErrorIllegalAddress
+    assert hip.hipGetLastError() == hip.hipErrorIllegalAddress
+    data = ok(hip.hipMalloc(4 * 32))  # the device goes on working
+    ok(hip.hipMemset(data, 0, 4 * 32))
+    ok(hip.hipModuleLaunchKernel(add_one, 1, 1, 1, 32, 1, 1, 0, None, [data], None))
+    out = np.zeros(32, np.int32)
+    ok(hip.hipMemcpy(out, data, 4 * 32, hip.hipMemcpyDeviceToHost))
+    assert (out == 1).all()
