@@ -19,12 +19,12 @@ import threading
 import time
 import weakref
 
-from amdrt.errors import GPUFault, GPUHang, GPUTimeout, NoDevice
+from amdrt.errors import AmdrtError, GPUFault, GPUHang, GPUTimeout, InvalidArgument, NoDevice
 from amdrt.memory import RESERVE_FLAGS, MemoryManager
 from amdrt.signal import EventManager, Signal, SignalPool
 from amdrt.vaspace import VASpace
 from kfd import abi, hostmem
-from kfd.errors import KFDUnavailable
+from kfd.errors import KFDError, KFDUnavailable
 
 DEFAULT_TIMEOUT_S = 60.0
 USER_SIGNAL_POLL_S = 0.01      # CPU-set signals raise no interrupt: look again this often
@@ -187,9 +187,12 @@ class Runtime:
             return
         owner = buffer.device
         if not buffer.host and not self.topology.can_reach(device.node, owner.node):
-            from amdrt.errors import InvalidArgument
             raise InvalidArgument(f"{device.name} has no peer link to the memory of {owner.name}")
-        self.memory.map(alloc, (device.gpu_id,))
+        try:
+            self.memory.map(alloc, (device.gpu_id,))
+        except KFDError as e:
+            raise AmdrtError(f"{device.name} cannot map {buffer!r} for peer access ({e.strerror}); peer access "
+                             "to VRAM needs a large BAR (resizable BAR on) and, behind an IOMMU, iommu=pt") from e
 
     # --- synchronisation -------------------------------------------------------------------------
 
