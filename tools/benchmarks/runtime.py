@@ -65,7 +65,7 @@ def runtime_benchmarks() -> list[Result]:
         a.copyin(np.ones(size, np.uint8))
         rows = [
             Result("runtime.launch_overhead", launch_us, "us/dispatch", "target", LAUNCH_TARGET_US,
-                   "kernel call to doorbell (8 args incl. hidden), GPU held behind a barrier"),
+                   "kernel call to doorbell (3 explicit + 13 hidden arguments), GPU held behind a barrier"),
             Result("runtime.launch_and_wait", roundtrip * 1e6, "us/dispatch", "", None,
                    "empty kernel, 2 waves, through the simulated CP and back"),
         ]
