@@ -13,6 +13,7 @@ trap) carrying the PC, the instruction's text and the wave.
 """
 
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -243,14 +244,16 @@ class _Run:
             raise e.locate(pc, self.prog.text(pc), int(b.wave_id[g.idx[0]])) from None
 
 
-_DEFAULT: Emulator | None = None
+_PER_THREAD = threading.local()
 
 
 def default_emulator() -> Emulator:
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = Emulator()
-    return _DEFAULT
+    """This thread's emulator. An Emulator reuses register arrays between dispatches, so
+    engines that run dispatches concurrently (one thread per simulated queue) each need their own."""
+    emulator = getattr(_PER_THREAD, "emulator", None)
+    if emulator is None:
+        emulator = _PER_THREAD.emulator = Emulator()
+    return emulator
 
 
 def run_dispatch(memory, code_address: int, kernel_descriptor: bytes, grid, workgroup, *,
