@@ -36,7 +36,7 @@ def listing(asm: Assembler) -> str:
             lines.append(st.text)
             continue
         enc = ",".join(f"0x{b:02x}" for b in st.data)
-        lines.append(f"\t{st.text:<39} ; encoding: [{enc}]")
+        lines.append(f"\t{st.text.strip():<39} ; encoding: [{enc}]")
     return "\n".join(lines)
 
 

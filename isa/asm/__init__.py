@@ -9,12 +9,13 @@ per-statement listing (offsets, encodings, source lines) for tools such as `amdr
 Every error is an `isa.AsmError` with the line and column of the offending text.
 """
 
+import gc
 import re
 import struct
 
 from isa.asm.encoder import Encoded, encode_instruction, encode_special, parse_special_operands
 from isa.asm.lexer import Expr, ExprParser, tokenize
-from isa.asm.operand import Imm, Named, parse_operands
+from isa.asm.operand import Imm, Named, operand_items_flagged, parse_operands
 from isa.asm.special import PREDEFINED_SYMBOLS
 from isa.asm.vopd import encode_vopd
 from isa.errors import AsmError
@@ -25,6 +26,17 @@ _LABEL_RE = re.compile(r'\s*([A-Za-z_.$][A-Za-z0-9_.$@]*)\s*:(?!:)')
 _ASSIGN_RE = re.compile(r'\s*([A-Za-z_.$][A-Za-z0-9_.$@]*)\s*=(?!=)')
 _MNEMONIC_RE = re.compile(r'\s*([A-Za-z_.$][A-Za-z0-9_.$@]*)')
 _SPACES = ' \t\r\f\v'
+_SPECIAL_SYNTAX = frozenset(('s_waitcnt', 's_delay_alu', 's_waitcnt_depctr'))
+# (mnemonic, operand text) -> Encoded, for instructions that name no symbols.
+_encoded: dict = {}
+_ENCODED_LIMIT = 1 << 18
+
+
+def clear_caches():
+    """Forget every cached parse and encoding (benchmarks measure cold runs with this)."""
+    from isa.asm import operand
+    _encoded.clear()
+    operand.clear_caches()
 
 
 class Statement:
@@ -39,6 +51,9 @@ class Statement:
         self.kind = kind          # 'inst', 'data', 'label', 'align'
         self.fixup = fixup
         self.name = name
+
+    def __repr__(self):
+        return f"Statement({self.line}, {self.offset:#x}, {self.kind}, {self.text!r}, {self.data.hex()})"
 
 
 def _strip_comment(line: str) -> str:
@@ -97,11 +112,17 @@ class Assembler:
     """Assembles one source text; `statements` holds the listing, `data()` the bytes."""
 
     def __init__(self):
-        self.statements: list[Statement] = []
+        # statements as tuples (line, offset, data, text, kind, fixup, name); `statements`
+        # makes Statement objects of them when asked
+        self._stmts: list[tuple] = []
         self.symbols: dict[str, int] = dict(PREDEFINED_SYMBOLS)
         self.labels: dict[str, int] = {}
         self.offset = 0
         self._chunks: list[bytes] = []
+
+    @property
+    def statements(self) -> list[Statement]:
+        return [Statement(*t) for t in self._stmts]
 
     # -- symbols -------------------------------------------------------------------------------
     def _lookup(self, name):
@@ -119,10 +140,56 @@ class Assembler:
 
     # -- driver --------------------------------------------------------------------------------
     def assemble(self, text: str) -> bytes:
+        # the parse makes many small acyclic objects: the cyclic collector only costs time here
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._assemble(text)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _assemble(self, text: str) -> bytes:
         if '/*' in text:
             text = _blank_block_comments(text)
         lines = text.split('\n')
+        stmts = self._stmts
+        chunks = self._chunks
+        encoded_get = _encoded.get
         for lineno, raw in enumerate(lines, 1):
+            # fast path: a plain instruction whose operands are in the caches
+            line = raw
+            if ';' in line or '/' in line or '"' in line:
+                line = _strip_comment(line)
+            parts = line.split(None, 1)
+            if not parts:
+                continue
+            word = parts[0]
+            rest = parts[1] if len(parts) > 1 else ''
+            if ':' not in word and '=' not in word and word[0] != '.' and '::' not in rest and \
+                    (not rest or rest[0] != '=') and word not in _SPECIAL_SYNTAX:
+                name = word if word.islower() else word.lower()
+                key = (name, rest)
+                enc = encoded_get(key)
+                if enc is None:
+                    try:
+                        items, has_expr = operand_items_flagged(rest)
+                        if has_expr:
+                            items = self._resolve_items(items)
+                        enc = encode_instruction(name, items)
+                    except AsmError:
+                        enc = None       # the slow path below reports the error with its position
+                    else:
+                        if not has_expr and enc.fixup is None:
+                            if len(_encoded) > _ENCODED_LIMIT:
+                                _encoded.clear()
+                            _encoded[key] = enc
+                if enc is not None:
+                    data = enc.data
+                    stmts.append((lineno, self.offset, data, line, 'inst', enc.fixup, enc.name))
+                    chunks.append(data)
+                    self.offset += len(data)
+                    continue
             try:
                 self._statement(raw, lineno)
             except AsmError as e:
@@ -136,7 +203,7 @@ class Assembler:
         return b''.join(self._chunks)
 
     def _emit(self, data: bytes, lineno, text, kind, fixup=None, name=''):
-        self.statements.append(Statement(lineno, self.offset, data, text, kind, fixup, name))
+        self._stmts.append((lineno, self.offset, data, text, kind, fixup, name))
         self._chunks.append(data)
         self.offset += len(data)
 
@@ -157,7 +224,7 @@ class Assembler:
             if name in self.labels or name in self.symbols:
                 raise AsmError(f"symbol '{name}' is already defined", lineno, m.start(1) + 1, raw)
             self.labels[name] = self.offset
-            self.statements.append(Statement(lineno, self.offset, b'', name + ':', 'label'))
+            self._stmts.append((lineno, self.offset, b'', name + ':', 'label', None, ''))
             pos = m.end()
             while pos < n and line[pos] in _SPACES:
                 pos += 1
@@ -196,12 +263,19 @@ class Assembler:
                     enc = encode_special(name, special)
                 else:
                     try:
-                        items = parse_operands(text)
-                    except AsmError as e:
-                        raise AsmError(e.message, 0, col0 + e.column) from None
-                    if self._has_expr(items):
-                        items = self._resolve_items(items)
-                    enc = encode_instruction(name, items, col0)
+                        items, has_expr = operand_items_flagged(text)
+                        if has_expr:
+                            items = self._resolve_items(items)
+                        enc = encode_instruction(name, items, col0)
+                    except AsmError:
+                        # again with exact columns, for the error message
+                        try:
+                            items = parse_operands(text)
+                        except AsmError as e:
+                            raise AsmError(e.message, 0, col0 + e.column) from None
+                        if self._has_expr(items):
+                            items = self._resolve_items(items)
+                        enc = encode_instruction(name, items, col0)
             except AsmError as e:
                 col = e.column
                 if e.message in ('invalid instruction', 'instruction not supported on this GPU') or \
@@ -270,37 +344,53 @@ class Assembler:
 
     # -- fixups --------------------------------------------------------------------------------
     def _resolve(self):
-        if not any(s.fixup is not None for s in self.statements):
+        if not any(t[5] is not None for t in self._stmts):
             return
         chunks = []
-        for st in self.statements:
-            if st.fixup is not None:
-                kind, expr, at = st.fixup
-                raw = st.text
-                try:
-                    value = expr.evaluate(self._lookup, st.offset)
-                except AsmError as e:
-                    msg = e.message
-                    if kind == 'br' and msg.startswith('undefined symbol'):
-                        msg = 'undefined label' + msg[len('undefined symbol'):]
-                    raise AsmError(msg, st.line, 1, raw) from None
-                data = bytearray(st.data)
-                if kind == 'br':
-                    if value in self.labels.values() or any(s in self.labels for s in expr.symbols()):
-                        delta = value - (st.offset + 4)
-                        if delta % 4:
-                            raise AsmError("branch target is not aligned", st.line, 1, raw)
-                        delta //= 4
-                    else:
-                        delta = value
-                    if not -0x8000 <= delta <= 0x7FFF:
-                        raise AsmError("branch target out of range", st.line, 1, raw)
-                    data[0:2] = (delta & 0xFFFF).to_bytes(2, 'little')
-                else:
-                    data[at:at + 4] = (value & 0xFFFFFFFF).to_bytes(4, 'little')
-                st.data = bytes(data)
-            chunks.append(st.data)
+        stmts = self._stmts
+        for k, t in enumerate(stmts):
+            if t[5] is not None:
+                st = Statement(*t)
+                st.data = self._fix(st)
+                stmts[k] = (t[0], t[1], st.data, t[3], t[4], None, t[6])
+            if t[4] != 'label':
+                chunks.append(stmts[k][2])
         self._chunks = chunks
+
+    def _fix(self, st) -> bytes:
+        kind, expr, at = st.fixup
+        raw = st.text
+        data = bytearray(st.data)
+        if kind == 'data':
+            for e, pos, size, col in expr:
+                try:
+                    v = e.evaluate(self._lookup, st.offset + pos)
+                except AsmError as err:
+                    raise AsmError(err.message, st.line, col, raw) from None
+                _check_data(v, size, st.line, col, raw)
+                data[pos:pos + size] = (v & ((1 << (8 * size)) - 1)).to_bytes(size, 'little')
+            return bytes(data)
+        try:
+            value = expr.evaluate(self._lookup, st.offset)
+        except AsmError as e:
+            msg = e.message
+            if kind == 'br' and msg.startswith('undefined symbol'):
+                msg = 'undefined label' + msg[len('undefined symbol'):]
+            raise AsmError(msg, st.line, 1, raw) from None
+        if kind == 'br':
+            if any(s in self.labels for s in expr.symbols()):
+                delta = value - (st.offset + 4)
+                if delta % 4:
+                    raise AsmError("branch target is not aligned", st.line, 1, raw)
+                delta //= 4
+            else:
+                delta = value
+            if not -0x8000 <= delta <= 0x7FFF:
+                raise AsmError("branch target out of range", st.line, 1, raw)
+            data[0:2] = (delta & 0xFFFF).to_bytes(2, 'little')
+        else:
+            data[at:at + 4] = (value & 0xFFFFFFFF).to_bytes(4, 'little')
+        return bytes(data)
 
     # -- directives ----------------------------------------------------------------------------
     def _assign(self, name, line, start, lineno, raw):
@@ -339,22 +429,27 @@ class Assembler:
             toks = tokenize(args_text, start)
             p = ExprParser(toks)
             out = bytearray()
+            later = []
             try:
                 while p.kind() != 'end':
+                    vt = p.tok
                     v = p.parse_expr()
+                    if isinstance(v, Expr) and any(n not in self.symbols and n not in self.labels
+                                                   for n in v.symbols()):
+                        later.append((v, len(out), size, vt[2] + 1))     # a label defined further on
+                        v = 0
                     v = self._eval(v, lineno, raw, 0, self.offset + len(out))
-                    lo = -(1 << (8 * size - 1))
-                    hi = (1 << (8 * size)) - 1
-                    if not lo <= v <= hi:
-                        raise AsmError("out of range literal value", lineno, p.tok[2] + 1, raw)
-                    out += (v & hi).to_bytes(size, 'little')
+                    _check_data(v, size, lineno, vt[2] + 1, raw)
+                    out += (v & ((1 << (8 * size)) - 1)).to_bytes(size, 'little')
                     if not p.accept(','):
                         break
                 if p.kind() != 'end':
                     raise p.error("unexpected token in directive")
             except AsmError as e:
+                if e.line:
+                    raise
                 raise AsmError(e.message, lineno, e.column, raw) from None
-            self._emit(bytes(out), lineno, line.strip(), 'data')
+            self._emit(bytes(out), lineno, line.strip(), 'data', ('data', later, 0) if later else None)
             return
         if d in ('.p2align', '.align', '.balign', '.p2alignw', '.p2alignl'):
             toks = tokenize(args_text, start)
@@ -425,6 +520,11 @@ _DATA_DIRECTIVES = {'.byte': 1, '.short': 2, '.hword': 2, '.2byte': 2, '.value':
 _IGNORED_DIRECTIVES = frozenset(('.text', '.globl', '.global', '.type', '.size', '.local', '.weak', '.hidden',
                                  '.protected', '.file', '.ident', '.loc', '.cfi_startproc', '.cfi_endproc',
                                  '.amdgcn_target', '.amdgpu_hsa_kernel', '.p2align_end'))
+
+
+def _check_data(v, size, lineno, col, raw):
+    if not -(1 << (8 * size - 1)) <= v < (1 << (8 * size)):
+        raise AsmError("out of range literal value", lineno, col, raw)
 
 
 def assemble(text: str) -> bytes:

@@ -21,7 +21,6 @@ class Fail(Exception):
     (the most advanced failure across forms is the one reported)."""
 
     def __init__(self, message, col=None, rank=0):
-        super().__init__(message)
         self.message = message
         self.col = col
         self.rank = rank
@@ -56,10 +55,9 @@ def fields(fmt: str) -> dict:
 # Per-instruction matching state.
 
 class State:
-    __slots__ = ('vals', 'literal', 'lit_col', 'lit_expr', 'sregs', 'neg', 'abs', 'item_rank', 'kimm',
-                 'variant', 'mods', 'dpp_neg', 'dpp_abs')
+    __slots__ = ('vals', 'literal', 'lit_col', 'lit_expr', 'sregs', 'neg', 'abs', 'mods')
 
-    def __init__(self, variant):
+    def __init__(self, variant=None):
         self.vals = {}
         self.literal = None
         self.lit_col = None
@@ -67,9 +65,6 @@ class State:
         self.sregs = []
         self.neg = 0
         self.abs = 0
-        self.item_rank = 0
-        self.kimm = None
-        self.variant = variant
         self.mods = {}
 
     def add_literal(self, value, col):
@@ -101,7 +96,7 @@ def _accept_src(slot, item, st: State):
             if item.count is not None and item.count != slot.regs:
                 return None
             code = item.code
-            st.sregs.append(code)
+            st.sregs.append((code, item.count))
         if item.neg or item.abs:
             bit = 1 << slot.index
             if item.neg:
@@ -194,6 +189,8 @@ def _match_slots(variant, items, st: State, skip_fixed=False) -> int:
     for slot in slots:
         item = items[i] if i < n else None
         kind = slot.kind
+        if type(item) is Named and item.value is None and kind in _EXPR_KINDS and item.name not in _MOD_SLOT:
+            item = Imm(Expr(('sym', item.name), item.col), False, item.col)   # a label named like a keyword
         if item is None or (type(item) is Named and kind not in ('saddr', 'vaddr_off')):
             if slot.optional:
                 if kind == 'fixed':
@@ -229,7 +226,7 @@ def _match_slots(variant, items, st: State, skip_fixed=False) -> int:
             if code is None:
                 raise Fail("invalid operand for instruction", item.col, i)
             if slot.name == 'read':
-                st.sregs.append(code)
+                st.sregs.append((code, item.count))
             vals[slot.field] = code
         elif kind == 'fixed':
             if type(item) is Reg and item.tag == slot.fixed and not item.neg and not item.abs and not skip_fixed:
@@ -250,6 +247,7 @@ def _match_slots(variant, items, st: State, skip_fixed=False) -> int:
 
 
 _SRC_FIELDS = frozenset(('src0', 'src1', 'src2'))
+_EXPR_KINDS = frozenset(('label', 'imm', 'imm32', 'kimm'))
 
 
 def _accept_v16(item):
@@ -258,22 +256,27 @@ def _accept_v16(item):
     return None
 
 
+def _bad(item, i):
+    return Fail("invalid operand for instruction", getattr(item, 'col', None), i)
+
+
 def _match_special(slot, item, st, i):
     kind = slot.kind
     vals = st.vals
-    bad = Fail("invalid operand for instruction", getattr(item, 'col', None), i)
     if kind == 'imm':
         v = _imm_int(item, slot.lo, slot.hi)
         if v is None:
-            raise bad
+            raise _bad(item, i)
         if type(v) is Expr:
             raise Fail("expected absolute expression", item.col, i)
         vals[slot.field] = v
     elif kind == 'label':
         v = _imm_int(item, None, None)
         if v is None:
-            raise bad
+            raise _bad(item, i)
         if type(v) is Expr:
+            if v.node[0] != 'sym':
+                raise Fail("expected an absolute expression or a label", item.col, i)
             st.mods['_fixup'] = v
             vals[slot.field] = 0
         else:
@@ -281,11 +284,11 @@ def _match_special(slot, item, st, i):
     elif kind == 'v16':
         code = _accept_v16(item)
         if code is None:
-            raise bad
+            raise _bad(item, i)
         vals[slot.field] = code if slot.field in _SRC_FIELDS else code - ops.VGPR_FIRST
     elif kind == 'kimm':
         if type(item) is not Imm or item.neg or item.abs:
-            raise bad
+            raise _bad(item, i)
         v = item.value
         if type(v) is Expr:
             st.add_literal(('expr', id(v)), item.col)
@@ -296,17 +299,17 @@ def _match_special(slot, item, st, i):
             try:
                 lit = f16_bits(v) if slot.otype == 'f16' else f32_bits(v)
             except ImmError:
-                raise bad from None
+                raise _bad(item, i) from None
         else:
             hi = 0xFFFF if slot.otype == 'f16' else 0xFFFFFFFF
             lo = -0x8000 if slot.otype == 'f16' else -0x80000000
             if not lo <= v <= hi:
-                raise bad
+                raise _bad(item, i)
             lit = v & hi
         st.add_literal(lit, item.col)
     elif kind == 'imm32':
         if type(item) is not Imm or item.neg or item.abs:
-            raise bad
+            raise _bad(item, i)
         v = item.value
         if type(v) is Expr:
             st.add_literal(('expr', id(v)), item.col)
@@ -316,7 +319,7 @@ def _match_special(slot, item, st, i):
             from isa.asm.immediates import f64_bits
             v = f64_bits(v) & 0xFFFFFFFF
         elif not -0x80000000 <= v <= 0xFFFFFFFF:
-            raise bad
+            raise _bad(item, i)
         st.add_literal(v & 0xFFFFFFFF, item.col)
     elif kind == 'hwreg':
         if type(item) is Func and item.name == 'hwreg':
@@ -324,7 +327,7 @@ def _match_special(slot, item, st, i):
         else:
             v = _imm_int(item, -0x8000, 0xFFFF)
             if v is None or type(v) is Expr:
-                raise bad
+                raise _bad(item, i)
             vals[slot.field] = v & 0xFFFF
     elif kind in ('sendmsg', 'sendmsg_rtn'):
         if type(item) is Func and item.name == 'sendmsg':
@@ -332,18 +335,18 @@ def _match_special(slot, item, st, i):
         else:
             v = _imm_int(item, -0x8000, 0xFFFF)
             if v is None or type(v) is Expr:
-                raise bad
+                raise _bad(item, i)
             vals[slot.field] = v & 0xFFFF
     elif kind == 'smem_offset':
         if type(item) is Reg:
             code = _accept_sreg(_SMEM_SOFF_SLOT, item, st)
             if code is None:
-                raise bad
+                raise _bad(item, i)
             vals['soffset'] = code
         else:
             v = _imm_int(item, None, None)
             if v is None:
-                raise bad
+                raise _bad(item, i)
             if type(v) is Expr:
                 raise Fail("expected absolute expression", item.col, i)
             _check_smem_offset(slot.name == 'buffer', v, item.col, i)
@@ -352,14 +355,14 @@ def _match_special(slot, item, st, i):
     elif kind == 'saddr':
         if type(item) is Named and item.name == 'off' and item.value is None:
             if slot.name == 'sreg':
-                raise bad
+                raise _bad(item, i)
             vals['saddr'] = ops.NULL
         elif slot.name == 'off':
-            raise bad
+            raise _bad(item, i)
         else:
             code = _accept_sreg(slot, item, st)
             if code is None:
-                raise bad
+                raise _bad(item, i)
             vals['saddr'] = code
     elif kind == 'vaddr_off':
         if type(item) is Named and item.name == 'off' and item.value is None:
@@ -369,7 +372,7 @@ def _match_special(slot, item, st, i):
             vals[slot.field] = item.code
             st.mods['_vaddr'] = item.count
         else:
-            raise bad
+            raise _bad(item, i)
     elif kind == 'soffset':
         if type(item) is Reg:
             code = _accept_sreg(slot, item, st)
@@ -383,11 +386,11 @@ def _match_special(slot, item, st, i):
         else:
             code = None
         if code is None:
-            raise bad
+            raise _bad(item, i)
         vals[slot.field] = code
     else:
         if kind in ('waitcnt', 'delay', 'depctr'):
-            raise bad
+            raise _bad(item, i)
         raise AsmError(f"internal: unknown operand kind {kind}")
 
 
@@ -564,7 +567,7 @@ _ANY_MOD = frozenset(_MOD_SLOT.values())
 
 
 def _pack(fmt, vals, base):
-    f = fields(fmt)
+    f = _FIELDS.get(fmt) or fields(fmt)
     w = base
     for name, v in vals.items():
         lo, mask = f[name]
@@ -615,13 +618,16 @@ _IMPLICIT_VCC = frozenset(('v_div_fmas_f32', 'v_div_fmas_f64'))
 
 
 def _check_const_bus(variant, st):
-    regs = set(c for c in st.sregs if c not in _NOT_CONST_BUS)
+    sregs = st.sregs
+    if len(sregs) + (st.literal is not None) <= 1 and variant.mnemonic not in _IMPLICIT_VCC:
+        return
+    regs = set(r for r in sregs if r[0] not in _NOT_CONST_BUS)
     n = len(regs)
     if st.literal is not None:
         n += 1
     m = variant.mnemonic
-    if m in _IMPLICIT_VCC:
-        n += 1               # the implicit vcc read counts on its own
+    if m in _IMPLICIT_VCC and (ops.VCC_LO, 2) not in regs:
+        n += 1               # the implicit read of vcc (the 64-bit register) counts on its own
     limit = 1 if m in _SHIFT64 else 2
     if n > limit:
         raise Fail("invalid operand (violates constant bus restrictions)", st.lit_col, 1001)
@@ -645,7 +651,7 @@ def _enc_valu(variant, st):
     m = variant.mnemonic
     dpp = variant.dpp
     _check_const_bus(variant, st)
-    nsrc = sum(1 for s in variant.slots if s.kind == 'src' and s.field in ('src0', 'src1', 'src2'))
+    nsrc = variant.nsrc
     if fam in ('VOP1', 'VOP2', 'VOPC'):
         if dpp is None:
             size = 8 if st.literal is not None else 4
@@ -879,7 +885,8 @@ def try_variant(variant, items):
         # an implicit vcc_lo may be left out: read the operands again without it
         st = State(variant)
         start = _match_slots(variant, items, st, True)
-    _match_mods(variant, items, start, st)
+    if start < len(items):
+        _match_mods(variant, items, start, st)
     data = _FAMILY_ENCODERS[variant.family](variant, st)
     return data, st
 
@@ -929,33 +936,61 @@ def _sorted_mods(variant, items):
     return items[:k] + sorted(items[k:], key=rank)
 
 
+class _Plan:
+    """A mnemonic as written, resolved once: its base name and the forms to try, split by
+    the kind of DPP modifier the operands carry."""
+    __slots__ = ('base', 'suffix', 'plain', 'dpp16', 'dpp8', 'any', 'error', 'cmp')
+
+    def __init__(self, name):
+        base, suffix, forms = lookup(name)
+        self.base = base
+        self.suffix = suffix
+        self.error = None
+        self.cmp = base.startswith('v_cmp_')
+        if forms is None:
+            self.error = ("instruction not supported on this GPU" if is_unsupported(base) and not suffix
+                          else "invalid instruction")
+            return
+        cands = [v for v in forms if suffix in v.suffixes]
+        if not cands:
+            self.error = f"{_SUFFIX_MSG.get(suffix, suffix)} variant of this instruction is not supported"
+            return
+        self.any = cands
+        if suffix in ('dpp', 'e64_dpp'):
+            self.plain = [v for v in cands if v.dpp == 'dpp16']
+        else:
+            self.plain = [v for v in cands if v.dpp is None]
+        self.dpp16 = [v for v in cands if v.dpp == 'dpp16']
+        self.dpp8 = [v for v in cands if v.dpp == 'dpp8']
+
+
+_PLANS: dict = {}
+_DPP_MODS = frozenset(('dpp_ctrl', 'dpp8', 'row_mask', 'bank_mask', 'bound_ctrl', 'fi'))
+
+
 def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = False):
     """Encode one instruction (mnemonic as written, lower case; parsed operand items).
     Returns an Encoded. Raises AsmError (column relative to the operand text + col0).
     any_order: the trailing modifiers may come in any order (the builder's keywords)."""
-    base, suffix, forms = lookup(name)
-    if forms is None:
-        if is_unsupported(base) and not suffix:
-            raise AsmError("instruction not supported on this GPU", 0, 1)
-        raise AsmError("invalid instruction", 0, 1)
-    cands = [v for v in forms if suffix in v.suffixes]
-    if not cands:
-        raise AsmError(f"{_SUFFIX_MSG.get(suffix, suffix)} variant of this instruction is not supported", 0, 1)
-    if not suffix:
-        has_dpp = any(type(it) is Named and _MOD_SLOT.get(it.name) in ('dpp_ctrl', 'dpp8', 'row_mask',
-                                                                        'bank_mask', 'bound_ctrl', 'fi')
-                      for it in items)
-        if not has_dpp:
-            cands = [v for v in cands if v.dpp is None]
-        else:
-            dpp8 = any(type(it) is Named and it.name == 'dpp8' for it in items)
-            dpp16 = any(type(it) is Named and _MOD_SLOT.get(it.name) == 'dpp_ctrl' for it in items)
-            if dpp8 or dpp16:
-                cands = [v for v in cands if v.dpp == ('dpp8' if dpp8 else 'dpp16')]
-    elif suffix in ('dpp', 'e64_dpp'):
-        dpp8 = any(type(it) is Named and it.name == 'dpp8' for it in items)
-        cands = [v for v in cands if v.dpp == ('dpp8' if dpp8 else 'dpp16')]
-    if base.startswith('v_cmp_') and items and type(items[0]) in (Reg, Imm) and (items[0].neg or items[0].abs):
+    plan = _PLANS.get(name)
+    if plan is None:
+        plan = _PLANS[name] = _Plan(name)
+    if plan.error is not None:
+        raise AsmError(plan.error, 0, 1)
+    cands = plan.plain
+    for it in items:
+        if type(it) is Named:
+            slot = _MOD_SLOT.get(it.name)
+            if slot in _DPP_MODS:
+                if slot == 'dpp8':
+                    cands = plan.dpp8
+                    break
+                if slot == 'dpp_ctrl':
+                    cands = plan.dpp16
+                    break
+                if plan.suffix not in ('dpp', 'e64_dpp'):
+                    cands = plan.any
+    if plan.cmp and items and type(items[0]) in (Reg, Imm) and (items[0].neg or items[0].abs):
         # the first operand of a compare is its destination: no source modifiers there
         raise AsmError("invalid operand for instruction", 0, col0 + items[0].col + 1)
     best = None

@@ -170,4 +170,9 @@ def encode_int(v: int, otype: str, neg: bool = False, abs_: bool = False):
         return c, None
     if not (-0x80000000 <= v <= M32):
         raise ImmError("out of range")
+    if otype == 'f64':
+        # a 32-bit literal of a double operand is its high half
+        c = F64_INLINE.get((v & M32) << 32)
+        if c is not None:
+            return c, None
     return ops.LITERAL, v & M32

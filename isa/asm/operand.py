@@ -9,7 +9,7 @@ Items are immutable, so parsed operand strings are cached.
 import re
 
 from isa import operands as ops
-from isa.asm.lexer import Expr, ExprParser, tokenize
+from isa.asm.lexer import BINOPS, Expr, ExprParser, tokenize
 from isa.errors import AsmError
 
 VGPR_COUNT = 256
@@ -443,7 +443,7 @@ def parse_item(p: ExprParser):
             if vtok[0] == 'end':
                 raise p.error(f"expected a value for {name}")
             return Named(name, _parse_value(p), t[2], vtok[2])
-        if name in KEYWORDS and nxt != '(':
+        if name in KEYWORDS and nxt != '(' and nxt not in BINOPS:
             p.advance()
             return Named(name, None, t[2])
         if name in FUNCS and nxt == '(':
@@ -460,17 +460,186 @@ def parse_tokens(toks: list) -> list:
     return items
 
 
-_cache: dict = {}
-
-
 def parse_operands(text: str, col: int = 0) -> list:
     """The operand items of `text` (an instruction's operands), with columns counted from
-    `col` (the position of `text` in its source line). Cached per (text, col)."""
-    key = (text, col)
-    r = _cache.get(key)
+    `col` (the position of `text` in its source line)."""
+    return parse_tokens(tokenize(text, col))
+
+
+# Operand pieces (text between top-level commas) -> items. No item spans a comma outside
+# brackets, so a line's items are the concatenation of its pieces' items.
+_piece_cache: dict = {}
+_CACHE_LIMIT = 1 << 18
+
+
+def _split_pieces(text: str):
+    """Top-level comma-separated pieces, or None when the text has a string."""
+    pieces = text.split(',')
+    if '[' not in text and '(' not in text:
+        return pieces
+    if '"' in text:
+        return None
+    out = []
+    acc = None
+    depth = 0
+    for p in pieces:
+        acc = p if acc is None else acc + ',' + p
+        depth += p.count('[') + p.count('(') - p.count(']') - p.count(')')
+        if depth <= 0:
+            out.append(acc)
+            acc = None
+            depth = 0
+    if acc is not None:
+        return None
+    return out
+
+
+_OP_START = frozenset('-+*/%&|^~!<>=(:,')
+_OP_END = frozenset('+-*/%&^~!<>=(:,')
+
+
+def _atoms(piece: str):
+    """A piece split at whitespace into items that stand alone (`v3 clamp`, `off offset:16
+    glc`), or None where whitespace may be inside one item (`1 + 2`, `abs( v1 )`)."""
+    atoms = piece.split()
+    if len(atoms) < 2:
+        return atoms
+    if '"' in piece:
+        return None
+    brackets = '[' in piece or '(' in piece
+    for k, a in enumerate(atoms):
+        if brackets and (a.count('[') != a.count(']') or a.count('(') != a.count(')')):
+            return None
+        if k and a[0] in _OP_START:
+            return None
+        if a[-1] in _OP_END:
+            return None
+    return atoms
+
+
+# The commonest operand spellings, read without the tokenizer: vN, s[N:M], 12, 0x1f, off, glc,
+# offset:16, mul:2 ... Anything else goes through the full parser.
+_FAST_ATOM = re.compile(r"""
+    (?P<reg>(?P<rp>v|s|ttmp)(?:(?P<rn>[0-9]+)|\[(?P<ra>[0-9]+):(?P<rb>[0-9]+)\]))
+   |(?P<dec>[0-9]+)
+   |(?P<hex>0[xX][0-9a-fA-F]+)
+   |(?P<word>[a-z_][a-z0-9_]*)(?::(?P<val>-?[0-9]+|0[xX][0-9a-fA-F]+))?
+""", re.X)
+
+
+def _fast_atom(text: str):
+    if not text or not text.isascii():
+        return None
+    c = text[0]
+    if c in 'vs' and text[1:].isdigit() and len(text) > 1 and (text[1] != '0' or len(text) == 2):
+        return [_make_reg(c, int(text[1:]), 1, 0)]
+    if text.isdigit() and (text[0] != '0' or len(text) == 1):
+        return [Imm(int(text))]
+    m = _FAST_ATOM.fullmatch(text)
+    if m is None:
+        return None
+    k = m.lastgroup
+    if m.group('reg') is not None:
+        prefix = m.group('rp')
+        if m.group('rn') is not None:
+            n = m.group('rn')
+            if len(n) > 1 and n[0] == '0':
+                return None
+            return [_make_reg(prefix, int(n), 1, 0)]
+        a, b = int(m.group('ra')), int(m.group('rb'))
+        if b < a:
+            return None
+        return [_make_reg(prefix, a, b - a + 1, 0)]
+    if k == 'dec':
+        t = m.group('dec')
+        if len(t) > 1 and t[0] == '0':
+            return None
+        return [Imm(int(t))]
+    if k == 'hex':
+        v = int(text, 16)
+        if v >> 64:
+            return None
+        return [Imm(v - (1 << 64) if v >> 63 else v)]
+    word = m.group('word')
+    val = m.group('val')
+    if val is None:
+        spec = SPECIAL_REGS.get(word)
+        if spec is not None:
+            return [Reg('s', spec[0], spec[1], spec[2], 0)]
+        if word in KEYWORDS:
+            return [Named(word)]
+        return None
+    v = int(val, 16) if val[:2] in ('0x', '0X') else int(val)
+    return [Named(word, v)]
+
+
+def _cached(text: str) -> list:
+    got = _piece_cache.get(text)
+    if got is None:
+        try:
+            got = _fast_atom(text)
+        except AsmError:
+            got = None
+        if got is None:
+            got = parse_tokens(tokenize(text))
+        if len(_piece_cache) > _CACHE_LIMIT:
+            _piece_cache.clear()
+        _piece_cache[text] = got
+    return got
+
+
+def operand_items_flagged(text: str):
+    """(items, whether any item holds an expression naming symbols), from the caches."""
+    r = _flag_cache.get(text)
     if r is None:
-        r = parse_tokens(tokenize(text, col))
-        if len(_cache) > 200000:
-            _cache.clear()
-        _cache[key] = r
+        items = _items(text)
+        has_expr = False
+        for it in items:
+            if (type(it) is Imm or type(it) is Named) and type(it.value) is Expr:
+                has_expr = True
+                break
+        r = (items, has_expr)
+        if len(_flag_cache) > _CACHE_LIMIT:
+            _flag_cache.clear()
+        _flag_cache[text] = r
     return r
+
+
+_flag_cache: dict = {}
+
+
+def operand_items(text: str) -> list:
+    """The operand items of `text` from the caches. Their columns are relative to the piece
+    each came from: use parse_operands for exact columns (the assembler does so to report an
+    error)."""
+    return operand_items_flagged(text)[0]
+
+
+def _items(text: str) -> list:
+    pieces = _split_pieces(text)
+    if pieces is None:
+        items = parse_tokens(tokenize(text))
+    else:
+        items = []
+        for piece in pieces:
+            got = _piece_cache.get(piece)
+            if got is None:
+                stripped = piece.strip()
+                atoms = _atoms(stripped) if ' ' in stripped or '\t' in stripped else None
+                if atoms is None or len(atoms) < 2:
+                    got = _cached(stripped)
+                else:
+                    got = []
+                    for a in atoms:
+                        got.extend(_cached(a))
+                if len(_piece_cache) > _CACHE_LIMIT:
+                    _piece_cache.clear()
+                _piece_cache[piece] = got
+            items.extend(got)
+    return items
+
+
+def clear_caches():
+    """Forget every parsed operand string (benchmarks measure cold runs with this)."""
+    _piece_cache.clear()
+    _flag_cache.clear()

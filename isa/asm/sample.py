@@ -9,9 +9,9 @@ differential tests against llvm-mc and by the assembler benchmark.
 
 import random
 
+from isa.asm.special import DELAY_IDS, DELAY_SKIPS, DEPCTR_FIELDS, GFX11_HWREGS, GFX11_MSGS
 from isa.asm.syntax import variants
 from isa.asm.syntax_mem import UNIFIED_FORMATS
-from isa.asm.special import DELAY_IDS, DELAY_SKIPS, DEPCTR_FIELDS, GFX11_HWREGS, GFX11_MSGS
 
 FAMILIES = ('SOP1', 'SOP2', 'SOPK', 'SOPC', 'SOPP', 'SMEM', 'VOP1', 'VOP2', 'VOPC', 'VOP3', 'VOP3SD', 'VOP3P',
             'DPP16', 'DPP8', 'VOPD', 'DS', 'FLAT', 'GLOBAL', 'SCRATCH', 'MUBUF', 'MTBUF')
@@ -433,3 +433,68 @@ def mutate(line: str, rng: random.Random) -> str:
     if k == 6:
         return line.replace('v', 's', 2)
     return line.replace('0', '0x100000000', 1)
+
+
+def kernel_lines(n: int, seed: int = 0) -> list[str]:
+    """n lines shaped like compiler output for compute kernels: kernel-argument loads, address
+    arithmetic, global and LDS memory, float math, compares and branches, waits and delays."""
+    r = random.Random(seed)
+    out = []
+
+    def vr(k=1):
+        a = r.randrange(0, 256 - k)
+        return f'v{a}' if k == 1 else f'v[{a}:{a + k - 1}]'
+
+    def sr(k=1):
+        a = r.randrange(0, 100 // k) * k
+        return f's{a}' if k == 1 else f's[{a}:{a + k - 1}]'
+
+    def src():
+        c = r.random()
+        if c < 0.7:
+            return vr()
+        if c < 0.85:
+            return sr()
+        return r.choice(('0', '1.0', '-1.0', '0.5', '2', '0x3f000000', '0x7fffffff', '4.0'))
+
+    templates = [
+        lambda: f's_load_b64 {sr(2)}, s[0:1], 0x{8 * r.randrange(8):x}',
+        lambda: f's_load_b128 {sr(4)}, s[0:1], 0x{16 * r.randrange(4):x}',
+        lambda: r.choice(('s_waitcnt lgkmcnt(0)', 's_waitcnt vmcnt(0)', 's_waitcnt vmcnt(0) lgkmcnt(0)',
+                          's_waitcnt_vscnt null, 0x0')),
+        lambda: r.choice(('s_delay_alu instid0(VALU_DEP_1)', 's_delay_alu instid0(VALU_DEP_2) | '
+                          'instskip(NEXT) | instid1(VALU_DEP_1)', 's_delay_alu instid0(SALU_CYCLE_1)')),
+        lambda: f'v_add_co_u32 {vr()}, vcc_lo, {sr()}, {vr()}',
+        lambda: f'v_add_co_ci_u32_e32 {vr()}, vcc_lo, {sr()}, {vr()}, vcc_lo',
+        lambda: f'v_lshlrev_b64 {vr(2)}, 2, {vr(2)}',
+        lambda: f'global_load_b32 {vr()}, {vr()}, {sr(2)} offset:{4 * r.randrange(64)}',
+        lambda: f'global_load_b128 {vr(4)}, {vr(2)}, off',
+        lambda: f'global_store_b32 {vr()}, {vr()}, {sr(2)}',
+        lambda: f'ds_load_b32 {vr()}, {vr()} offset:{4 * r.randrange(256)}',
+        lambda: f'ds_store_b64 {vr()}, {vr(2)} offset:{8 * r.randrange(128)}',
+        lambda: f'v_fma_f32 {vr()}, {src()}, {vr()}, {vr()}',
+        lambda: f'v_fmac_f32_e32 {vr()}, {src()}, {vr()}',
+        lambda: f'v_mul_f32_e32 {vr()}, {src()}, {vr()}',
+        lambda: f'v_add_f32_e32 {vr()}, {src()}, {vr()}',
+        lambda: f'v_max_f32_e32 {vr()}, {src()}, {vr()}',
+        lambda: f'v_mov_b32_e32 {vr()}, {src()}',
+        lambda: f'v_cvt_f32_u32_e32 {vr()}, {vr()}',
+        lambda: f'v_mad_u64_u32 {vr(2)}, null, {sr()}, {vr()}, {vr(2)}',
+        lambda: f'v_mul_lo_u32 {vr()}, {sr()}, {vr()}',
+        lambda: f'v_cmp_gt_i32_e32 vcc_lo, {sr()}, {vr()}',
+        lambda: f's_and_saveexec_b32 {sr()}, vcc_lo',
+        lambda: f's_mov_b32 {sr()}, {r.choice(("0", "exec_lo", "0x10000", "-1"))}',
+        lambda: f's_add_u32 {sr()}, {sr()}, {r.randrange(1, 65)}',
+        lambda: f's_lshl_b32 {sr()}, {sr()}, {r.randrange(1, 8)}',
+        lambda: f'v_pk_fma_f16 {vr()}, {vr()}, {vr()}, {vr()}',
+        lambda: f'v_dot2_f32_f16 {vr()}, {vr()}, {vr()}, {vr()}',
+        lambda: f'v_dual_fmac_f32 v{2 * r.randrange(100)}, v{4 * r.randrange(60)}, v{4 * r.randrange(60) + 2} :: '
+                f'v_dual_mul_f32 v{2 * r.randrange(100) + 1}, v{4 * r.randrange(60) + 1}, '
+                f'v{4 * r.randrange(60) + 3}',
+        lambda: f'v_mov_b32_dpp {vr()}, {vr()} row_shr:{r.randrange(1, 16)} row_mask:0xf bank_mask:0xf',
+        lambda: f'v_cndmask_b32_e64 {vr()}, 0, {src()}, {sr()}',
+        lambda: 's_endpgm' if r.random() < 0.1 else 's_nop 0',
+    ]
+    for _ in range(n):
+        out.append(templates[r.randrange(len(templates))]())
+    return out

@@ -152,7 +152,7 @@ class Slot:
 class Variant:
     """One encoding of one mnemonic: format, opcode, positional operands, accepted modifiers."""
     __slots__ = ('mnemonic', 'name', 'family', 'fmt', 'opcode', 'slots', 'mods', 'dpp', 'suffixes',
-                 'op', 'flags', 'custom', 'base', 'size')
+                 'op', 'flags', 'custom', 'base', 'size', 'nsrc')
 
     def __init__(self, mnemonic, name, family, fmt, opcode, slots, mods=(), dpp=None, suffixes=('',),
                  op=None, flags=frozenset(), custom=None):
@@ -173,6 +173,8 @@ class Variant:
         opfield = 'op' if 'op' in f.fields else 'opx'
         self.base = f.fields[opfield].put(w, opcode) if opcode is not None else w
         self.size = f.size
+        # the number of VALU sources (src0..src2) among the operands
+        self.nsrc = sum(1 for s in slots if s.kind == 'src' and s.field in ('src0', 'src1', 'src2'))
 
     def __repr__(self):
         return f"Variant({self.name} {self.fmt} op={self.opcode} {self.slots} mods={self.mods})"

@@ -1,7 +1,7 @@
 """VOPD: two VALU operations issued as one instruction, `v_dual_X ... :: v_dual_Y ...`."""
 
 from isa import operands as ops
-from isa.asm.encoder import Encoded, Fail, State, _accept_src, _match_special
+from isa.asm.encoder import Encoded, Fail, State, _accept_src, _match_special, _pack
 from isa.asm.immediates import ImmError, encode_int
 from isa.asm.operand import Imm, Named, Reg
 from isa.asm.syntax import TAGS_SSRC32, Slot
@@ -30,6 +30,7 @@ def _ops():
 
 
 _OPCODES = None
+_BASE = None
 _SRC_TAGS = TAGS_SSRC32 | frozenset(('lds_direct',))
 _SRC_SLOT = Slot('src', 'src0', 1, _SRC_TAGS, otype='f32', index=0)
 _SRC_SLOT_I = Slot('src', 'src0', 1, _SRC_TAGS, otype='i32', index=0)
@@ -141,18 +142,12 @@ def encode_vopd(xname, xitems, xcol0, xmcol, yname, yitems, ycol0, ymcol):
         if a is not None and b is not None and a % banks == b % banks:
             pos = _role_pos(yname, k)
             raise AsmError(f"{what} operands must use different VGPR banks", 0, ycol0 + yitems[pos].col + 1)
-    f = table().formats['VOPD']
-    w = f.base_word()
-    fl = f.fields
-    w = fl['opx'].put(w, _OPCODES[xname])
-    w = fl['opy'].put(w, _OPCODES[yname])
-    w = fl['vdstx'].put(w, x['vdst'])
-    w = fl['vdsty'].put(w, y['vdst'] >> 1)
-    w = fl['srcx0'].put(w, x['src0'])
-    w = fl['srcy0'].put(w, y['src0'])
-    w = fl['vsrcx1'].put(w, x.get('vsrc1', 0))
-    w = fl['vsrcy1'].put(w, y.get('vsrc1', 0))
-    data = w.to_bytes(8, 'little')
+    vals = {'opx': _OPCODES[xname], 'opy': _OPCODES[yname], 'vdstx': x['vdst'], 'vdsty': y['vdst'] >> 1,
+            'srcx0': x['src0'], 'srcy0': y['src0'], 'vsrcx1': x.get('vsrc1', 0), 'vsrcy1': y.get('vsrc1', 0)}
+    global _BASE
+    if _BASE is None:
+        _BASE = table().formats['VOPD'].base_word()
+    data = _pack('VOPD', vals, _BASE).to_bytes(8, 'little')
     fix = None
     if st.literal is not None:
         lit = st.literal
