@@ -96,9 +96,12 @@ class QueueManager:
 
     def _buffer(self, pdd: ProcessDevice, address: int, size: int, what: str) -> BufferObject:
         """The buffer mapped on this GPU whose first page holds `address` and whose mapping is
-        exactly `size` bytes (kfd_queue_buffer_get)."""
+        exactly `size` bytes (kfd_queue_buffer_get, which counts whole pages: a size below one
+        page only asks for the start)."""
         mapping = pdd.page_table.find(address)
-        if mapping is None or mapping.va != address & ~(PAGE_SIZE - 1) or mapping.size != size:
+        pages = size // PAGE_SIZE
+        if mapping is None or mapping.va != address & ~(PAGE_SIZE - 1) or \
+                (pages and mapping.size != pages * PAGE_SIZE):
             found = "nothing" if mapping is None else f"a mapping at {mapping.va:#x}+{mapping.size:#x}"
             raise KernelError(errno.EINVAL, f"{what} at {address:#x} must be in the first page of a GPU "
                                             f"mapping of exactly {size:#x} bytes; found {found}")

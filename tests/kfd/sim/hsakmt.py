@@ -47,6 +47,7 @@ class Queue:
     doorbell: object
     rptr_offset: int
     wptr_offset: int
+    ring_size: int
     wptr: int = 0
 
     @property
@@ -148,15 +149,15 @@ class Hsakmt:
         doorbell = self.drv.doorbell(gpu_id, a.doorbell_offset)
         rptr_off, wptr_off = a.read_pointer_address - gart.va, a.write_pointer_address - gart.va
         if kind == F.KFD_IOC_QUEUE_TYPE_COMPUTE_AQL:
-            ring.view(np.uint32)[::16] = 1  # every slot INVALID
-        return Queue(a.queue_id, gpu_id, kind, ring, gart, doorbell, rptr_off, wptr_off)
+            ring.view(np.uint32, 0, a.ring_size // 4)[::16] = 1  # every slot INVALID
+        return Queue(a.queue_id, gpu_id, kind, ring, gart, doorbell, rptr_off, wptr_off, a.ring_size)
 
     def destroy_queue(self, q: Queue) -> None:
         self.ioctl(F.AMDKFD_IOC_DESTROY_QUEUE, F.kfd_ioctl_destroy_queue_args(queue_id=q.queue_id))
 
     def submit_dwords(self, q: Queue, dwords: list[int], unit_bytes: int) -> None:
         """PM4 (unit 4: wptr in dwords) or SDMA (unit 1: wptr in bytes) submission."""
-        ring = q.ring.view(np.uint32)
+        ring = q.ring.view(np.uint32, 0, q.ring_size // 4)
         pos = q.wptr * unit_bytes // 4
         for d in dwords:
             ring[pos % ring.size] = d & 0xFFFFFFFF
@@ -168,7 +169,7 @@ class Hsakmt:
     def submit_aql(self, q: Queue, packet: bytes) -> int:
         """Write a 64-byte packet (header last) and ring the doorbell; returns its index."""
         assert len(packet) == 64
-        slots = q.ring.size // 64
+        slots = q.ring_size // 64
         index = q.wptr
         at = (index % slots) * 64
         ctypes.memmove(q.ring.va + at + 2, packet[2:], 62)
