@@ -3,7 +3,8 @@
 A Launch gathers what the hardware takes from an AQL dispatch packet and its kernel descriptor, or
 from the COMPUTE_* registers a PM4 stream programmed, and run_launch executes it with isa.emu over
 the GPU's page table. Private (scratch) memory comes from the GPU itself: the CP maps a zeroed
-pool into the private aperture of that GPU's address space for the duration of the dispatch.
+pool into that GPU's address space for the duration of the dispatch, at addresses no user buffer
+can have (above the 47-bit user space and away from the LDS and private flat apertures).
 The dispatch is preempted when its queue is destroyed, and declared hung (QueueHang) when it runs
 longer than the engine's hang timeout.
 """
@@ -26,8 +27,9 @@ KD_RSRC2 = 52
 KD_PROPERTIES = 56
 KD_WAVE32 = 1 << 10
 LDS_GRANULE = 512
-SCRATCH_APERTURE = 2 << 48  # the GPU-only private aperture: never a user virtual address
+SCRATCH_POOL_BASE = 3 << 48  # GPU-only addresses: never a user virtual address, nor an aperture
 SCRATCH_WINDOW = 1 << 40
+SCRATCH_POOL_LIMIT = 256 << 20  # the emulator runs as many workgroups at once as this holds
 
 
 @dataclass
@@ -84,7 +86,7 @@ class ScratchPool:
         self.size = usermem.page_align_up(max(nbytes, 1))
         self.host = usermem.mmap_anywhere(self.size)
         # Each queue has its own window, so dispatches of concurrent queues never collide.
-        self.base = SCRATCH_APERTURE + queue_id * SCRATCH_WINDOW
+        self.base = SCRATCH_POOL_BASE + queue_id * SCRATCH_WINDOW
         page_table.map(Mapping(self.base, self.size, self.host, True, False, self))
 
     def close(self) -> None:
@@ -99,33 +101,37 @@ def run_launch(engine: Engine, launch: Launch) -> None:
     deadline = time.monotonic() + engine.hang_timeout
 
     def should_stop() -> bool:
-        engine.check_preempted()
+        engine.check_preempted()  # raises Preempted out of the emulator
         return time.monotonic() > deadline
 
+    # The first instruction must come from executable memory (the emulator fetches the rest
+    # through the page table with the same check).
+    engine.page_table.segments(launch.code_address, 4, execute=True)
     lanes = 32 if launch.wave32 else 64
     wg_items = launch.workgroup[0] * launch.workgroup[1] * launch.workgroup[2]
-    waves_per_group = -(-wg_items // lanes)
+    per_group = -(-wg_items // lanes) * launch.private_segment_size * lanes
     groups = 1
     for g, w in zip(launch.grid, launch.workgroup, strict=True):
         groups *= -(-g // w)
-    per_wave = launch.private_segment_size * lanes
-    scratch = ScratchPool(engine.page_table, per_wave * waves_per_group * groups,
-                          engine.queue.queue_id) if per_wave else None
+    scratch = None
+    if per_group:
+        size = per_group * max(1, min(groups, SCRATCH_POOL_LIMIT // per_group))
+        scratch = ScratchPool(engine.page_table, size, engine.queue.queue_id)
     try:
         emu.run_dispatch(
-            memory=engine.page_table, code_address=launch.code_address, kernel_descriptor=launch.descriptor,
-            grid=launch.grid, workgroup=launch.workgroup, kernarg_address=launch.kernarg_address,
-            dispatch_ptr=launch.dispatch_ptr, queue_ptr=launch.queue_ptr, dispatch_id=launch.dispatch_id,
-            lds_bytes=launch.lds_bytes, user_sgprs=launch.user_sgprs,
-            scratch_base=scratch.base if scratch else 0, scratch_per_wave=per_wave,
+            engine.page_table, launch.code_address, launch.descriptor, launch.grid, launch.workgroup,
+            kernarg_address=launch.kernarg_address, dispatch_ptr=launch.dispatch_ptr,
+            queue_ptr=launch.queue_ptr, dispatch_id=launch.dispatch_id, lds_bytes=launch.lds_bytes,
+            private_segment_size=launch.private_segment_size, user_sgprs=launch.user_sgprs,
+            scratch_base=scratch.base if scratch else 0, scratch_size=scratch.size if scratch else None,
             should_stop=should_stop)
     except emu.Cancelled:
         engine.check_preempted()
         raise QueueHang(f"{engine.kind} queue {engine.queue.queue_id}: a dispatch ran longer than the "
-                        f"hang timeout of {engine.hang_timeout:g} s (kernel at {launch.code_address:#x})")
+                        f"hang timeout of {engine.hang_timeout:g} s (kernel at {launch.code_address:#x})") from None
+    except emu.MemoryFault:
+        raise
     except emu.EmulatorError as error:
-        if isinstance(error, emu.MemoryFault):
-            raise
         raise QueueHang(f"{engine.kind} queue {engine.queue.queue_id}: {error}") from error
     finally:
         if scratch is not None:

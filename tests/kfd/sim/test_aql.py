@@ -41,9 +41,9 @@ class Signals:
     def __init__(self, k, n=8):
         g = k.gpu_ids[0]
         self.k = k
-        self.page = k.alloc(g, F.KFD_EVENT_PAGE_SIZE, GTT_FLAGS)
+        self.page = k.alloc(g, F.KFD_EVENT_PAGE_SIZE, GTT_FLAGS, map_to=k.gpu_ids)
         k.create_event(page=self.page)
-        self.buf = k.alloc(g, PAGE, GTT_FLAGS)
+        self.buf = k.alloc(g, PAGE, GTT_FLAGS, map_to=k.gpu_ids)  # every GPU may complete them
         self.n = 0
 
     def new(self, value=1, with_event=True):
