@@ -10,14 +10,17 @@ STAMP := $(VENV)/.installed
 setup: $(STAMP)
 	@tools/install_llvm.sh
 
-$(STAMP): pyproject.toml
+# Reinstall when the project or a top-level package changes (an editable install records them).
+$(STAMP): pyproject.toml $(wildcard */__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# The main job: the runtime end to end on two simulated GPUs (AMDRT_SIM=N for another count).
 demo: setup
-	$(VENV)/bin/amdrt demo
+	AMDRT_SIM=$${AMDRT_SIM-2} $(VENV)/bin/amdrt info
+	AMDRT_SIM=$${AMDRT_SIM-2} $(VENV)/bin/amdrt smoke
 
 test: setup
 	$(PY) -m pytest -n 2 -q

@@ -9,6 +9,7 @@ import amdrt
 # Subcommand name -> module in amdrt.cli that defines add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = {
     "info": ("info", "list the CPU and GPU agents: ISA, compute units, limits, memory pools, SDMA engines, links"),
+    "smoke": ("smoke", "multi-GPU smoke test: memory, SDMA, assembly and clang kernels, faults, hangs, peer copies"),
     "run": ("run", "load or assemble a kernel, run it on given inputs and print or save its outputs"),
     "asm": ("asm", "assemble gfx1100 assembly (LLVM syntax) into machine code, or list its encodings"),
     "disasm": ("disasm", "disassemble RDNA3 machine code (raw bytes or an ELF code object) like llvm-objdump -d"),
