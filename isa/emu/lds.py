@@ -44,18 +44,38 @@ def lds_size(b: Batch) -> int:
 
 
 def _addresses(b: Batch, g: Group, r: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """(LDS byte address within the workgroup, absolute offset into Batch.lds) of the active
-    lanes, both int64 [N]."""
+    """(LDS byte address within the workgroup [N] uint32, absolute offset into Batch.lds [N]
+    int64) of the active lanes."""
     v = b.V[r, g.sel]
     if offset:
         v = v + U32(offset)                     # 32-bit address arithmetic wraps
-    a = active(g, v).astype(np.int64)
+    a = active(g, v)
     return a, lane_base(b, g) + a
+
+
+def _dword_words(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int):
+    """The fast path of LDS loads: every lane active, dword aligned and inside the allocation.
+    Returns one uint32 [N] array per loaded dword, or None when the general path must run."""
+    if not g.full:
+        return None
+    a = b.V[r, g.sel].reshape(-1)
+    if not a.size or int(a.max()) + max(offsets) + 4 * dwords > lds_size(b) or \
+            int(np.bitwise_or.reduce(a)) & 3 or any(o & 3 for o in offsets):
+        return None
+    base = (lane_base(b, g) + a) >> 2
+    words = b.lds.reshape(-1)
+    # one take per dword: far faster than one gather of [N, k] indices
+    return [words.take(base + (o // 4 + i)) for o in offsets for i in range(dwords)]
+
+
+def _put_words(b: Batch, g: Group, rd: int, words: list) -> None:
+    for i, w in enumerate(words):
+        b.V[rd + i, g.sel] = w.reshape(g.n, b.L)
 
 
 def lds_read(b: Batch, a: np.ndarray, pos: np.ndarray, nbytes: int) -> np.ndarray:
     """Bytes [N, nbytes]; lanes outside the allocation read 0."""
-    inside = a <= lds_size(b) - nbytes
+    inside = a.astype(np.int64) <= lds_size(b) - nbytes
     flat = b.lds.reshape(-1).view(np.uint8)
     if inside.all():
         return gather_bytes(flat, pos, nbytes)
@@ -67,7 +87,7 @@ def lds_read(b: Batch, a: np.ndarray, pos: np.ndarray, nbytes: int) -> np.ndarra
 
 def lds_write(b: Batch, a: np.ndarray, pos: np.ndarray, data: np.ndarray) -> None:
     nbytes = data.shape[1]
-    inside = a <= lds_size(b) - nbytes
+    inside = a.astype(np.int64) <= lds_size(b) - nbytes
     flat = b.lds.reshape(-1).view(np.uint8)
     if inside.all():
         scatter_bytes(flat, pos, data)
@@ -92,6 +112,11 @@ def _load(inst, ctx: Ctx, kind: str):
     ctx.use_vgpr(rd, shape.dwords)
 
     def load(b, g):
+        if b.hazards is None and shape.nbytes % 4 == 0:
+            words = _dword_words(b, g, ra, (offset,), shape.dwords)
+            if words is not None:
+                _put_words(b, g, rd, words)
+                return
         a, pos = _addresses(b, g, ra, offset)
         _note(b, g, pos, shape.nbytes, False)
         raw = lds_read(b, a, pos, shape.nbytes)
@@ -127,6 +152,11 @@ def _two_addr(inst, ctx: Ctx, m: str):
         ctx.use_vgpr(rd, 2 * dw)
 
         def load2(b, g):
+            if b.hazards is None:
+                words = _dword_words(b, g, ra, (off0, off1), dw)
+                if words is not None:
+                    _put_words(b, g, rd, words)
+                    return
             parts = []
             for off in (off0, off1):
                 a, pos = _addresses(b, g, ra, off)
@@ -167,7 +197,7 @@ def _data(b, g, r, dw):
 
 def atomic_apply(b: Batch, a, pos, size: int, op: atomics.Op, data, data2):
     """Applies an LDS atomic for the active lanes in order; returns the pre-op values."""
-    inside = a <= lds_size(b) - size
+    inside = np.asarray(a).astype(np.int64) <= lds_size(b) - size
     view = b.lds.reshape(-1).view(U64 if size == 8 else U32)
     rets = np.zeros(a.size, op.ut)
     if not inside.any():
