@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 from hsakmt import GTT_FLAGS, PAGE
-from test_memory import errno_of
+from test_sim_memory import errno_of
 
 from kfd import abi as F
 

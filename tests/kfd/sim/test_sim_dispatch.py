@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 from hsakmt import GTT_FLAGS, PAGE, Hsakmt
-from test_aql import Signals, dispatch_packet
-from test_queues import AQL, COMPLETE, PM4, WAIT_MS, hi, lo, pm4, release_mem, wait_event
+from test_sim_aql import Signals, dispatch_packet
+from test_sim_queues import AQL, COMPLETE, PM4, WAIT_MS, hi, lo, pm4, release_mem, wait_event
 
 import isa
 from isa import CodeObject

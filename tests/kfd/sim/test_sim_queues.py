@@ -10,7 +10,7 @@ import pytest
 from hsakmt import GTT_FLAGS, PAGE, Buffer
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_memory import errno_of
+from test_sim_memory import errno_of
 
 from kfd import abi as F
 from kfd.sim.device import QueueSizes

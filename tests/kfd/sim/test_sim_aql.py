@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 from hsakmt import GTT_FLAGS, PAGE, signal_layout
-from test_queues import AQL, COMPLETE, TIMEOUT, WAIT_MS, pm4, release_mem, wait_event
+from test_sim_queues import AQL, COMPLETE, TIMEOUT, WAIT_MS, pm4, release_mem, wait_event
 
 from kfd import abi as F
 
