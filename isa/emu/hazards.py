@@ -56,12 +56,16 @@ def _span(code: int, bits: int) -> list[int]:
     return []
 
 
-def _bits(inst, key: str, default: int = 32) -> int:
+def _bits(inst, key: str, default: int = 32, lanes: int = 64) -> int:
     o = inst.op.operands.get(key)
-    return o.bits if o is not None else default
+    if o is None:
+        return default
+    if o.dtype == "NUM_M64":            # a lane mask: one SGPR in wave32
+        return lanes
+    return o.bits
 
 
-def registers(inst) -> tuple[list[int], list[int], list[int], tuple[str, ...]]:
+def registers(inst, lanes: int = 32) -> tuple[list[int], list[int], list[int], tuple[str, ...]]:
     """(registers read, registers written, registers a load fills later, its counters)."""
     f = inst.fields
     base = inst.base
@@ -77,18 +81,18 @@ def registers(inst) -> tuple[list[int], list[int], list[int], tuple[str, ...]]:
                 code = f[key]
                 if code in (opd.DPP16, opd.DPP8, opd.DPP8_FI) and "vsrc0" in f:
                     code = V + f["vsrc0"]
-                reads += _span(code, _bits(inst, key, _bits(inst, "vsrc0")))
+                reads += _span(code, _bits(inst, key, _bits(inst, "vsrc0"), lanes))
         if "vsrc1" in f and "vsrc1" in inst.op.operands:
             reads += _span(V + (f["vsrc1"] & (0x7F if _bits(inst, "vsrc1") == 16 else 0xFF)), _bits(inst, "vsrc1"))
         o = inst.op.operands.get("vdst")
         if o is not None:
             if o.kind in ("SREG", "SDST"):
-                writes += _span(f["vdst"], o.bits)
+                writes += _span(f["vdst"], _bits(inst, "vdst", lanes=lanes))
             elif o.kind == "VGPR":
                 writes += _span(V + (f["vdst"] & (0x7F if o.bits == 16 and base in ("VOP1", "VOP2") else 0xFF)),
                                 o.bits)
         if "sdst" in f and base == "VOP3SD":
-            writes += _span(f["sdst"], 32)
+            writes += _span(f["sdst"], lanes)
     elif base == "VOPD":
         reads += _span(f["srcx0"], 32) + _span(f["srcy0"], 32) + _span(V + f["vsrcx1"], 32) + _span(V + f["vsrcy1"], 32)
         writes += _span(V + f["vdstx"], 32) + _span(V + ((f["vdsty"] << 1) | ((f["vdstx"] & 1) ^ 1)), 32)
@@ -272,7 +276,7 @@ def instrument(inst, pc: int, ctx):
     if inst.op is None:
         return None, None
     waits = _wait_counts(inst)
-    reads, writes, loads, counters = registers(inst)
+    reads, writes, loads, counters = registers(inst, ctx.lanes)
 
     def before(b: Batch, g: Group):
         t = b.hazards

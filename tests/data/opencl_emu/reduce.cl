@@ -42,3 +42,9 @@ __kernel void atomic_minmax(__global const int *x, __global int *out, int n) {
     __atomic_compare_exchange_n(&out[3], &expected, i, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   }
 }
+
+// Every work-item takes a ticket from one counter: the tickets must be 0 .. n-1, each once.
+__kernel void tickets(__global unsigned *counter, __global unsigned *out, int n) {
+  int i = GID(x);
+  if (i < n) out[i] = __atomic_fetch_add(counter, 1u, __ATOMIC_RELAXED);
+}

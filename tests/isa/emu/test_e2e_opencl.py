@@ -18,16 +18,18 @@ SOURCES = Path(__file__).resolve().parents[2] / "data" / "opencl_emu"
 def build(llvm, tmp_path_factory):
     built = {}
 
-    def build(name: str) -> bytes:
-        if name not in built:
+    def build(name: str, wave64: bool = False) -> bytes:
+        key = (name, wave64)
+        if key not in built:
             out = tmp_path_factory.mktemp(name)
             obj, so = out / f"{name}.o", out / f"{name}.so"
+            mode = ["-mwavefrontsize64"] if wave64 else []
             subprocess.run([llvm.clang, "-x", "cl", "-cl-std=CL2.0", "-nogpulib", "-target", "amdgcn-amd-amdhsa",
-                            "-mcpu=gfx1100", "-O2", "-I", str(SOURCES), "-c", str(SOURCES / f"{name}.cl"), "-o",
-                            str(obj)], check=True, capture_output=True)
+                            "-mcpu=gfx1100", *mode, "-O2", "-I", str(SOURCES), "-c", str(SOURCES / f"{name}.cl"),
+                            "-o", str(obj)], check=True, capture_output=True)
             subprocess.run([llvm.lld, "-shared", str(obj), "-o", str(so)], check=True, capture_output=True)
-            built[name] = so.read_bytes()
-        return built[name]
+            built[key] = so.read_bytes()
+        return built[key]
     return build
 
 
@@ -40,10 +42,10 @@ def host():
 def programs(build, host):
     loaded = {}
 
-    def load(name):
-        if name not in loaded:
-            loaded[name] = host.load(build(name))
-        return loaded[name]
+    def load(name, wave64=False):
+        if (name, wave64) not in loaded:
+            loaded[name, wave64] = host.load(build(name, wave64))
+        return loaded[name, wave64]
     return load
 
 
@@ -173,6 +175,16 @@ def test_conflicting_atomics_apply_in_wave_then_lane_order(host, programs):
     assert out[3] == n - 1          # each compare-and-swap sees its predecessor's value
 
 
+def test_atomic_tickets_from_many_waves_are_unique(host, programs):
+    n = 10_000
+    counter, out = host.alloc(4), host.alloc(4 * n)
+    host.launch(programs("reduce")["tickets"], [counter, out, np.int32(n)], grid=(n,), workgroup=(192,))
+    tickets = host.download(out, np.uint32, n)
+    np.testing.assert_array_equal(np.sort(tickets), np.arange(n))
+    np.testing.assert_array_equal(tickets, np.arange(n))        # one group: wave, then lane order
+    assert host.download(counter, np.uint32, 1)[0] == n
+
+
 # ---------------------------------------------------------------------------------------------
 # matrix multiplication
 
@@ -297,3 +309,57 @@ def test_budget_stops_a_kernel_that_never_ends(host, programs):
         host.launch(programs("control")["spin"], [flag], grid=(64,), workgroup=(64,), budget=10_000)
     assert info.value.executed > 10_000
     assert info.value.pc is not None and info.value.instruction
+
+
+# ---------------------------------------------------------------------------------------------
+# wave64 and the hazard checker on compiler output
+
+def test_wave64_kernels(host, programs):
+    n = 3000
+    a = rng.standard_normal(n).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    pa, pb, pc = host.upload(a), host.upload(b), host.alloc(4 * n)
+    add = programs("elementwise", wave64=True)["add"]
+    assert not add.descriptor[57] & 0x4                       # the descriptor asks for wave64
+    r = host.launch(add, [pa, pb, pc, np.int32(n)], grid=(n,), workgroup=(256,), check=True)
+    np.testing.assert_array_equal(host.download(pc, np.float32, n), a + b)
+    assert r.waves == 11 * 4 + 3 and r.hazards == []          # the last workgroup has 184 items
+
+    x = rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)
+    px, pbins = host.upload(x), host.alloc(4 * 64)
+    r = host.launch(programs("reduce", wave64=True)["histogram"], [px, pbins, np.int32(n)], grid=(n,),
+                    workgroup=(256,), check=True)
+    np.testing.assert_array_equal(host.download(pbins, np.uint32, 64), np.bincount(x & 63, minlength=64))
+    assert r.hazards == []
+
+    m, k = 48, 32
+    ma = rng.standard_normal((m, k)).astype(np.float32)
+    mb = rng.standard_normal((k, m)).astype(np.float32)
+    qa, qb, qc = host.upload(ma), host.upload(mb), host.alloc(4 * m * m)
+    host.launch(programs("matmul", wave64=True)["matmul_tiled"], [qa, qb, qc, np.int32(m), np.int32(m), np.int32(k)],
+                grid=(m, m), workgroup=(16, 16))
+    np.testing.assert_allclose(host.download(qc, np.float32, m * m).reshape(m, m), ma.astype(np.float64) @ mb,
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_checker_is_quiet_on_compiler_output(host, programs):
+    n = 4000
+    x = rng.standard_normal(n).astype(np.float32)
+    px, pp = host.upload(x), host.alloc(4 * 16)
+    runs = [host.launch(programs("reduce")["sum_partials"], [px, pp, np.int32(n)], grid=(256 * 16,),
+                        workgroup=(256,), check=True)]
+    a = rng.standard_normal((32, 32)).astype(np.float32)
+    pa, pc = host.upload(a), host.alloc(4 * 32 * 32)
+    runs.append(host.launch(programs("matmul")["matmul_tiled"], [pa, pa, pc, np.int32(32), np.int32(32),
+                                                                np.int32(32)], grid=(32, 32), workgroup=(16, 16),
+                            check=True))
+    xi = rng.integers(-100, 100, 64 * 64).astype(np.int32)
+    pxi, po = host.upload(xi), host.alloc(4 * 64)
+    runs.append(host.launch(programs("control")["private_array"], [pxi, po, np.int32(3)], grid=(64,),
+                            workgroup=(32,), check=True))
+    runs.append(host.launch(programs("control")["calls"], [pxi, po], grid=(32,), workgroup=(32,), check=True))
+    runs.append(host.launch(programs("control")["divergent"], [pxi, po, np.int32(64)], grid=(64,),
+                            workgroup=(64,), check=True))
+    for r in runs:
+        assert r.hazards == [], [str(h) for h in r.hazards]
+
