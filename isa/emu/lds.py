@@ -64,8 +64,8 @@ def _dword_words(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: i
         return None
     base = (lane_base(b, g) + a) >> 2
     words = b.lds.reshape(-1)
-    # one take per dword: far faster than one gather of [N, k] indices
-    return [words.take(base + (o // 4 + i)) for o in offsets for i in range(dwords)]
+    # one take per dword, each from a view that starts at the dword's offset (no index arithmetic)
+    return [words[o // 4 + i:].take(base) for o in offsets for i in range(dwords)]
 
 
 def _put_words(b: Batch, g: Group, rd: int, words: list) -> None:
