@@ -63,8 +63,10 @@ class Evaluator:
         self.preemptible = preemptible
         self.got = got
 
-    def linear(self, expr, field: int, line: int, column: int, source: str) -> LinearValue:
-        """The value of `expr` stored at image address `field`."""
+    def linear(self, expr, field: int, line: int, column: int, source: str, operand: bool = False) -> LinearValue:
+        """The value of `expr` stored at image address `field`. An instruction `operand` naming
+        a symbol is PC-relative (the field's address is subtracted) unless its outermost
+        operation is a subtraction, as LLVM encodes such operands."""
         if not hasattr(expr, 'symbols'):
             return LinearValue(expr, {}, None)
         variants = []
@@ -83,6 +85,7 @@ class Evaluator:
         if len({v[0] for v in variants}) > 1:
             raise AsmError("an expression may name only one relocated symbol", line, column, source)
         half = None
+        pcrel = operand and not variants and needs_pcrel(expr.node)
         if variants:
             name, base, variant = variants[0]
             kind, half = VARIANTS[variant]
@@ -115,7 +118,8 @@ class Evaluator:
                 if self.preemptible(name):
                     return 0
                 return self.address(name) + shift
-            return expr.evaluate(lookup, field + shift)
+            value = expr.evaluate(lookup, field + shift)
+            return value - (field + shift) if pcrel else value
 
         try:
             zero = evaluate({})
@@ -131,6 +135,21 @@ class Evaluator:
                 raise
             raise AsmError(e.message, line, column, source) from None
         return LinearValue(zero, terms, half)
+
+
+def needs_pcrel(node) -> bool:
+    """Whether an operand expression is PC-relative: it names a symbol (not through @abs32)
+    and its outermost operation is not a subtraction."""
+    kind = node[0]
+    if kind == 'sym':
+        return split_variant(node[1])[1] not in ('abs32@lo', 'abs32@hi', 'abs64')
+    if kind == 'dot':
+        return True
+    if kind == 'un':
+        return needs_pcrel(node[2])
+    if kind == 'bin':
+        return node[1] != '-' and (needs_pcrel(node[2]) or needs_pcrel(node[3]))
+    return False
 
 
 def constant_bytes(value: LinearValue, size: int, line: int, column: int, source: str) -> bytes:

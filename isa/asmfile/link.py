@@ -148,10 +148,10 @@ class Linker:
     # -- the steps -----------------------------------------------------------------------------
     def link(self) -> bytes:
         self._place_inputs()
-        self._check_kernels()
         self._plan_dynamic()
         self._layout()
         self._apply_fixups()
+        self._check_kernels()
         self._write_descriptors()
         return self._write()
 
@@ -218,7 +218,7 @@ class Linker:
                 continue
             if f.kind == 'br':
                 continue
-            value = ev.linear(f.expr, self._field_address(f), f.line, f.column, f.source)
+            value = ev.linear(f.expr, self._field_address(f), f.line, f.column, f.source, f.kind == 'lit')
             if not value.terms:
                 continue
             if len(value.terms) > 1 or next(iter(value.terms.values())) != 1 or value.half is not None:
@@ -378,7 +378,7 @@ class Linker:
             if f.kind == 'br':
                 self._branch(f, out, off)
                 continue
-            value = ev.linear(f.expr, field_at, f.line, f.column, f.source)
+            value = ev.linear(f.expr, field_at, f.line, f.column, f.source, f.kind == 'lit')
             if id(f) in reloc_fixups:
                 sym = reloc_fixups[id(f)]
                 if sym is None:

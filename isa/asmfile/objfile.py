@@ -302,7 +302,12 @@ class SourceReader:
             if stripped == '.amdgpu_metadata':
                 i = self._metadata_block(i)
                 continue
-            self._statement(line, lineno)
+            try:
+                self._statement(line, lineno)
+            except AsmError as e:
+                if e.line:
+                    raise
+                raise AsmError(e.message, lineno, e.column, self.raw_lines[i]) from None
             i += 1
         self._flush()
         return ObjectFile(self.sections, self.symbols, self.fixups, self.kernels, self.metadata,
@@ -644,10 +649,20 @@ class SourceReader:
         self._emit(bytes(out), lineno, raw)
 
     def _align(self, d, line, start, lineno, raw):
-        args = self._expr_list(line, start, lineno, raw)
+        # arguments may be left empty (".p2align 4,,8" has no fill value)
+        args = []
+        pos = start
+        for piece in line[start:].split(','):
+            if piece.strip() or not args:
+                args.append(self._expr_list(line[:pos + len(piece)], pos, lineno, raw, count=1)[0])
+            else:
+                args.append((None, pos + 1))
+            pos += len(piece) + 1
         if not 1 <= len(args) <= 3:
             raise AsmError("expected an alignment, an optional fill value and an optional maximum",
                            lineno, start + 1, raw)
+        if len(args) == 3 and args[2][0] is None:
+            raise AsmError("unknown token in expression", lineno, len(line) + 1, raw)
         value = self._absolute(args[0][0], lineno, args[0][1], raw)
         if d.startswith('.p2align'):
             if not 0 <= value <= 32:
@@ -659,7 +674,7 @@ class SourceReader:
             align = value
         unit = _ALIGN_UNITS[d]
         fill = None
-        if len(args) > 1:
+        if len(args) > 1 and args[1][0] is not None:
             fill = self._absolute(args[1][0], lineno, args[1][1], raw)
         limit = self._absolute(args[2][0], lineno, args[2][1], raw) if len(args) > 2 else None
         sec = self.section
