@@ -13,8 +13,10 @@ CPU writes is seen at the next poll, a few milliseconds later at most.
 from __future__ import annotations
 
 import abc
+import sys
 import threading
 import time
+import traceback
 
 from isa.emu.errors import MemoryFault
 from kfd import abi
@@ -120,10 +122,20 @@ class Engine(abc.ABC):
                 self._fail(fault)
                 self.queue.process.record_fault(self.queue.gpu_id, self.queue.queue_id, fault)
             except QueueHang as hang:
-                self._fail(hang)
-                self.queue.process.events.hw_exception(
-                    self.queue.gpu_id, reset_type=abi.KFD_HW_EXCEPTION_PER_ENGINE_RESET,
-                    reset_cause=abi.KFD_HW_EXCEPTION_GPU_HANG, memory_lost=False)
+                self._hang(hang)
+            except Exception as error:  # a fault of the simulator itself: stop this queue, loudly
+                print(f"kfd.sim: {self.kind} queue {self.queue.queue_id} stopped by an internal error:",
+                      file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+                self._hang(QueueHang(f"{self.kind} queue {self.queue.queue_id}: simulator error: {error!r}"))
+
+    def _hang(self, hang: QueueHang) -> None:
+        """Stops the queue and raises a hardware-exception event, as the kernel does after a
+        per-engine reset."""
+        self._fail(hang)
+        self.queue.process.events.hw_exception(
+            self.queue.gpu_id, reset_type=abi.KFD_HW_EXCEPTION_PER_ENGINE_RESET,
+            reset_cause=abi.KFD_HW_EXCEPTION_GPU_HANG, memory_lost=False)
 
     def _fail(self, error: Exception) -> None:
         with self.cv:

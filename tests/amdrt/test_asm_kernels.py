@@ -165,3 +165,25 @@ def test_driver_reset_of_a_hung_queue_raises_gpu_hang(code):
         out = dev.alloc(4 * 64)
         prog["fill_ids"](out, np.uint32(1), global_size=64)
         assert np.array_equal(out.numpy(np.uint32), np.arange(64))
+
+
+def test_a_simulator_error_stops_only_that_dispatch(fresh_rt, code, monkeypatch, capfd):
+    """An internal error of the simulated GPU is reported at once as a hang of that queue (never a
+    silent stall until the timeout), and the device runs the next launch."""
+    from isa import emu
+
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected simulator bug")
+
+    dev = fresh_rt.devices[0]
+    prog = dev.load(code)
+    monkeypatch.setattr(emu, "run_dispatch", broken)
+    with pytest.raises(GPUTimeout):
+        prog["spin"](global_size=32, local_size=32, timeout=30)
+    assert "injected simulator bug" in capfd.readouterr().err
+    monkeypatch.undo()
+    counter = dev.alloc(4)
+    counter.copyin(np.zeros(1, np.uint32))
+    prog["count"](counter, global_size=64, local_size=32)
+    assert counter.numpy(np.uint32)[0] == 64
