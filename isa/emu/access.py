@@ -70,7 +70,8 @@ def constant_bits(code: int, bits: int, dtype: str, literal: int | None) -> int 
             raise IllegalInstruction("literal operand without a literal dword")
         return literal_bits(literal, bits, dtype)
     width = 16 if dtype in PACKED_TYPES else bits
-    value = opd.inline_value_bits(code, width, is_float(dtype))
+    # A float inline constant in a 64-bit operand is the double, whatever the operand's type.
+    value = opd.inline_value_bits(code, width, is_float(dtype) or bits == 64)
     if value is None:
         return None
     if dtype in PACKED_TYPES:

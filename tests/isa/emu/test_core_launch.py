@@ -470,3 +470,16 @@ def test_checker_reports_an_lds_race_without_barrier():
     r = run_asm(body, grid=(64,), workgroup=(64,), lds=256, run={"check": True})
     (h,) = r.result.hazards
     assert h.kind == "lds-race" and h.instruction.startswith("ds_load_b32 v3, v2")
+
+
+def test_checker_from_the_environment(monkeypatch):
+    monkeypatch.setenv("AMDRT_CHECK", "1")
+    body = """
+        v_lshlrev_b32 v1, 2, v0
+        ds_store_b32 v1, v0
+        ds_load_b32 v2, v1
+        v_add_nc_u32 v3, 1, v2
+        s_waitcnt lgkmcnt(0)
+    """
+    r = run_asm(body, lds=256)
+    assert [h.kind for h in r.result.hazards] == ["missing-wait"]

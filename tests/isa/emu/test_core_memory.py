@@ -501,3 +501,63 @@ def test_swizzled_buffer_matches_the_scratch_layout():
     lanes(body, {}, [1], host=host, sgprs=_resource(base, 0xFFFFFFFF, swizzle=1, add_tid=True))
     # dword 2 of lane l lives at (2 * 32 + l) * 4
     np.testing.assert_array_equal(host.download(base, np.uint32, 128)[64:96], 100 + np.arange(32))
+
+
+def test_lds_float_atomics():
+    vals = rng.standard_normal(32).astype(np.float32)
+    body = """
+        v_mov_b32 v10, 0
+        v_mov_b32 v11, 0x7f800000
+        ds_store_2addr_b32 v10, v10, v11 offset1:1
+        s_waitcnt lgkmcnt(0)
+        ds_add_f32 v10, v1
+        ds_min_rtn_f32 v2, v10, v1 offset:4
+        s_waitcnt lgkmcnt(0)
+        ds_load_2addr_b32 v[3:4], v10 offset1:1
+        s_waitcnt lgkmcnt(0)
+    """
+    out = lanes(body, {1: vals}, [2, 3, 4], lds=512)
+    assert out[3][0].view(np.float32) == np.add.accumulate(vals, dtype=np.float32)[-1]
+    assert out[4][0].view(np.float32) == vals.min()
+    np.testing.assert_array_equal(out[2].view(np.float32), np.minimum.accumulate(np.concatenate(([np.inf], vals)),
+                                                                                 dtype=np.float32)[:-1])
+
+
+def test_buffer_atomics_return_pre_values():
+    host = Host()
+    base = _buffer(host, np.array([5, 0], np.uint32))
+    body = """
+        v_mov_b32 v10, 0
+        buffer_atomic_add_u32 v1, v10, s[12:15], 0 offen glc
+        v_mov_b32 v11, 4
+        buffer_atomic_max_u32 v2, v11, s[12:15], 0 offen
+        s_waitcnt vmcnt(0)
+    """
+    data = np.arange(1, 33, dtype=np.uint32)
+    out = lanes(body, {1: data, 2: data * 3}, [1], host=host, sgprs=_resource(base, 8))
+    np.testing.assert_array_equal(out[1], 5 + np.concatenate(([0], np.cumsum(data)[:-1])))
+    assert list(host.download(base, np.uint32, 2)) == [5 + 528, 96]
+
+
+def test_private_segment_buffer_and_flat_scratch_agree():
+    host = Host()
+    out = host.alloc(4 * 64)
+    # s[0:3] private segment buffer, s[4:5] kernarg, s6 workgroup id x, s7 the wave's scratch offset
+    body = """
+        s_load_b64 s[8:9], s[4:5], 0x0
+        v_add_nc_u32 v1, 500, v0
+        s_lshl_b32 s10, s6, 10
+        v_add_nc_u32 v1, s10, v1
+        buffer_store_b32 v1, off, s[0:3], s7 offset:12
+        s_waitcnt_vscnt null, 0
+        scratch_load_b32 v2, off, off offset:12
+        v_lshlrev_b32 v3, 2, v0
+        s_lshl_b32 s11, s6, 7
+        v_add_nc_u32 v3, s11, v3
+        s_waitcnt vmcnt(0) lgkmcnt(0)
+        global_store_b32 v3, v2, s[8:9]
+    """
+    run_asm(body, args=u64s(out), grid=(64,), workgroup=(32,), user_sgprs=6, host=host, private=16,
+            scratch=16 * 64, enable_sgpr_private_segment_buffer=1)
+    got = host.download(out, np.uint32, 64)
+    np.testing.assert_array_equal(got, 500 + np.arange(64) % 32 + (np.arange(64) // 32) * 1024)

@@ -169,3 +169,8 @@ def test_realtime_message_counts_up():
         s_waitcnt lgkmcnt(0)
     """, [2, 4])
     assert s[4] > s[2]
+
+
+def test_64_bit_operands_see_float_inline_constants_as_doubles():
+    s = scalars("s_mov_b64 s[2:3], 1.0\ns_mov_b64 s[4:5], -4\ns_mov_b32 s6, 1.0", [2, 3, 4, 5, 6])
+    assert s == {2: 0, 3: 0x3FF00000, 4: 2**32 - 4, 5: 2**32 - 1, 6: 0x3F800000}

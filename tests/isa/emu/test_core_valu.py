@@ -412,3 +412,42 @@ def test_exec_masked_lanes_keep_their_values(values, mask):
     out = lanes("v_not_b32 v1, v1\nv_add_nc_u32 v1, 7, v1", {1: old}, [1], exec_mask=mask)
     on = (mask >> np.arange(32)) & 1 == 1
     np.testing.assert_array_equal(out[1], np.where(on, (~old) + np.uint32(7), old))
+
+
+def test_vop3_dpp_with_vop3_modifiers():
+    a = rng.standard_normal(32).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    out = lanes("v_add_f32_e64_dpp v3, -v1, |v2| row_shl:1 row_mask:0xf bank_mask:0xf", {1: a, 2: b, 3: b}, [3])
+    lane = np.arange(32)
+    valid = lane % 16 != 15
+    expect = np.where(valid, -a[np.minimum(lane + 1, 31)] + np.abs(b), b)
+    np.testing.assert_array_equal(as_f32(out[3]), expect.astype(np.float32))
+
+
+@pytest.mark.parametrize("out_kind", ["f32", "bf16"])
+def test_wmma_bf16_inputs(out_kind):
+    def bf16(x):
+        return (np.asarray(x, np.float32).view(np.uint32) >> 16).astype(np.uint32)
+    a = bf16(rng.uniform(-1, 1, (16, 16)))
+    b = bf16(rng.uniform(-1, 1, (16, 16)))
+    inputs = {}
+    for i in range(8):
+        inputs[1 + i] = np.tile(a[:, 2 * i] | (a[:, 2 * i + 1] << 16), 2)
+        inputs[9 + i] = np.tile(b.T[:, 2 * i] | (b.T[:, 2 * i + 1] << 16), 2)
+        inputs[20 + i] = np.zeros(32, np.uint32)
+    name = "v_wmma_f32_16x16x16_bf16" if out_kind == "f32" else "v_wmma_bf16_16x16x16_bf16"
+    out = lanes(f"{name} v[20:27], v[1:8], v[9:16], v[20:27]", inputs, list(range(20, 28)))
+    lane = np.arange(32)
+    af = (a << 16).view(np.float32).astype(np.float64)
+    bf = (b << 16).view(np.float32).astype(np.float64)
+    ref = af @ bf
+    d = np.zeros((16, 16), np.float64)
+    for i in range(8):
+        word = out[20 + i]
+        if out_kind == "f32":
+            d[2 * i + lane // 16, lane % 16] = word.view(np.float32)
+        else:
+            assert ((word >> 16) == 0).all()
+            d[2 * i + lane // 16, lane % 16] = ((word & 0xFFFF) << 16).view(np.float32)
+    tol = 1e-6 if out_kind == "f32" else 2 ** -7
+    np.testing.assert_allclose(d, ref, rtol=tol, atol=tol)
