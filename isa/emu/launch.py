@@ -15,6 +15,7 @@ a scratch_size, a dispatch runs at most scratch_size // scratch_per_wave waves a
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -77,14 +78,7 @@ class Kernel:
 
     @classmethod
     def of(cls, d: Dispatch) -> "Kernel":
-        try:
-            kd = KernelDescriptor.from_bytes(d.descriptor)
-        except CodeObjectError as e:
-            raise LaunchError(f"bad kernel descriptor: {e}") from None
-        if kd.kernarg_preload_spec_length:
-            raise LaunchError("the kernel descriptor asks for kernarg preloading, which gfx11 does not have")
-        lanes = 32 if kd.enable_wavefront_size32 else 64
-        return cls(kd, d.code_address, lanes)
+        return _kernel(d.descriptor, d.code_address)
 
     @property
     def vgprs(self) -> int:
@@ -97,6 +91,17 @@ class Kernel:
         return (kd.float_round_mode_32 | (kd.float_round_mode_16_64 << 2) | (kd.float_denorm_mode_32 << 4)
                 | (kd.float_denorm_mode_16_64 << 6) | (kd.enable_dx10_clamp << 8) | (kd.enable_ieee_mode << 9)
                 | (kd.fp16_ovfl << 23))
+
+
+@lru_cache(maxsize=256)
+def _kernel(descriptor: bytes, entry: int) -> Kernel:
+    try:
+        kd = KernelDescriptor.from_bytes(descriptor)
+    except CodeObjectError as e:
+        raise LaunchError(f"bad kernel descriptor: {e}") from None
+    if kd.kernarg_preload_spec_length:
+        raise LaunchError("the kernel descriptor asks for kernarg preloading, which gfx11 does not have")
+    return Kernel(kd, entry, 32 if kd.enable_wavefront_size32 else 64)
 
 
 @dataclass(frozen=True)

@@ -483,3 +483,30 @@ def test_checker_from_the_environment(monkeypatch):
     """
     r = run_asm(body, lds=256)
     assert [h.kind for h in r.result.hazards] == ["missing-wait"]
+
+
+def test_run_dispatch_keywords_as_a_command_processor_uses_them():
+    from isa.emu import run_dispatch
+    host = Host()
+    out = host.alloc(4 * 64)
+    code = assemble("""
+        v_add_nc_u32 v1, 7, v0
+        scratch_store_b32 off, v1, off offset:4
+        s_waitcnt_vscnt null, 0
+        scratch_load_b32 v2, off, off offset:4
+        v_lshlrev_b32 v3, 2, v0
+        s_lshl_b32 s4, s2, 7
+        v_add_nc_u32 v3, s4, v3
+        s_waitcnt vmcnt(0)
+        global_store_b32 v3, v2, s[0:1]
+        s_endpgm
+    """)
+    desc = descriptor(user_sgprs=2, kernarg=False, private=0)
+    k = host.load_raw(code, desc)
+    per_wave = 8 * 32
+    scratch = host.alloc(per_wave * 2)
+    r = run_dispatch(memory=host.memory, code_address=k.code_address, kernel_descriptor=desc, grid=(64, 1, 1),
+                     workgroup=(32, 1, 1), user_sgprs=(out & 0xFFFFFFFF, out >> 32), lds_bytes=0,
+                     scratch_base=scratch, scratch_per_wave=per_wave, emulator=host.emulator)
+    assert r.waves == 2 and r.workgroups == 2
+    np.testing.assert_array_equal(host.download(out, np.uint32, 64), 7 + np.arange(64) % 32)
