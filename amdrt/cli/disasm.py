@@ -1,7 +1,9 @@
 """`amdrt disasm FILE`: disassembles RDNA3 machine code, printed like `llvm-objdump -d`.
 
-FILE is raw machine code, or an ELF code object whose executable sections (with their function
-symbols as labels) are disassembled.
+FILE is raw machine code, or an ELF file whose executable sections (with their function symbols
+as labels) are disassembled. For an HSA code object, each kernel's descriptor follows (as the
+`.amdhsa_kernel` block llvm-objdump prints for it) and then the metadata note (as
+`llvm-readelf --notes` prints it).
 """
 
 import argparse
@@ -70,6 +72,33 @@ def _elf_sections(data: bytes) -> list[tuple[str, int, bytes, dict[int, str]]]:
         raise ValueError(f"not a readable ELF file: {exc}") from exc
 
 
+def describe_code_object(data: bytes) -> list[str]:
+    """Descriptor blocks and the metadata note of an HSA code object; nothing for other ELF files."""
+    import yaml
+
+    from isa.codeobj import CodeObject
+    from isa.codeobj.directives import DIRECTIVES, directives_from_descriptor
+    from isa.errors import CodeObjectError
+
+    try:
+        co = CodeObject.parse(data)
+    except CodeObjectError:
+        return []
+    out = ["", "Kernel descriptors:"]
+    for kernel in co.kernels.values():
+        values = directives_from_descriptor(kernel.descriptor)
+        out += ["", f"{kernel.descriptor_address:016x} <{kernel.symbol}>:", f".amdhsa_kernel {kernel.name}"]
+        out += [f"\t.amdhsa_{d.name} {values[d.name]}" for d in DIRECTIVES if d.name in values]
+        out += [f"\t; code at 0x{kernel.code_address:x} (entry offset "
+                f"{kernel.descriptor.kernel_code_entry_byte_offset:+#x} from the descriptor)", ".end_amdhsa_kernel"]
+    text = yaml.safe_dump(dict(co.metadata), sort_keys=True, default_flow_style=False, explicit_start=True,
+                          explicit_end=True)
+    out += ["", "Displaying notes found in: .note", "  Owner                Description",
+            "  AMDGPU               NT_AMDGPU_METADATA (AMDGPU Metadata)", "    AMDGPU Metadata:"]
+    out += ["        " + line for line in text.splitlines()]
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         data = args.file.read_bytes()
@@ -91,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
                 labels[base] = name
             out.write(f"\nDisassembly of section {name}:\n")
             out.write("\n".join(disassemble_block(code, base, labels)) + "\n")
+        summary = describe_code_object(data)
+        if summary:
+            out.write("\n".join(summary) + "\n")
         return 0
     if args.offset < 0 or args.offset > len(data):
         print(f"amdrt disasm: --offset {args.offset} is outside the file ({len(data)} bytes)", file=sys.stderr)
