@@ -9,6 +9,7 @@ later and waves of a workgroup run at their own pace.
   lgkmcnt(0) retires them. FLAT loads count on both counters.
 - LDS races: two waves of a workgroup touching the same LDS bytes, at least one writing (atomics
   excepted), with no s_barrier between the two accesses.
+- VGPRs used after s_sendmsg(MSG_DEALLOC_VGPRS), which hands the wave's VGPRs back early.
 
 Each finding is reported once per instruction as a Hazard with the PC and the instruction's
 text; the dispatch continues.
@@ -24,6 +25,7 @@ from isa.emu.state import NULL, Batch, Group
 
 NREGS = 512            # scalar codes 0..255 and VGPRs at 256 + n, as in the operand encoding
 COUNTERS = ("vm", "lgkm", "sm")
+MSG_DEALLOC_VGPRS = 3  # s_sendmsg message id (gfx11)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,18 @@ class Tracker:
         self.load_pc = np.zeros((NREGS, b.W), np.int64)
         self.writer = np.full(b.lds.shape, -1, np.int16)
         self.readers = np.zeros(b.lds.shape, np.uint64)
+        self.released = np.zeros(b.W, bool)
+
+    def release_vgprs(self, b: Batch, g: Group) -> None:
+        self._setup(b)
+        self.released[g.idx] = True
+
+    def check_released(self, b: Batch, g: Group) -> None:
+        self._setup(b)
+        gone = self.released[g.idx]
+        if gone.any():
+            self.report("vgprs-released", b, g, int(np.argmax(gone)),
+                        "uses VGPRs after s_sendmsg(MSG_DEALLOC_VGPRS) released them")
 
     def report(self, kind: str, b: Batch, g: Group, row: int, detail: str) -> None:
         key = (kind, self.pc)
@@ -277,10 +291,16 @@ def instrument(inst, pc: int, ctx):
         return None, None
     waits = _wait_counts(inst)
     reads, writes, loads, counters = registers(inst, ctx.lanes)
+    uses_vgprs = any(r >= opd.VGPR_FIRST for r in reads + writes + loads)
+    releases = inst.op.mnemonic == "s_sendmsg" and inst.fields["simm16"] & 0xFF == MSG_DEALLOC_VGPRS
 
     def before(b: Batch, g: Group):
         t = b.hazards
         t.pc = pc
+        if uses_vgprs:
+            t.check_released(b, g)
+        if releases:
+            t.release_vgprs(b, g)
         for counter, count in waits:
             if isinstance(count, tuple):
                 code, simm = count

@@ -510,3 +510,9 @@ def test_run_dispatch_keywords_as_a_command_processor_uses_them():
                      scratch_base=scratch, scratch_per_wave=per_wave, emulator=host.emulator)
     assert r.waves == 2 and r.workgroups == 2
     np.testing.assert_array_equal(host.download(out, np.uint32, 64), 7 + np.arange(64) % 32)
+
+
+def test_checker_reports_vgprs_used_after_they_were_released():
+    r = run_asm("v_mov_b32 v1, 1\ns_sendmsg sendmsg(MSG_DEALLOC_VGPRS)\nv_mov_b32 v2, 2", run={"check": True})
+    (h,) = r.result.hazards
+    assert h.kind == "vgprs-released" and h.instruction.startswith("v_mov_b32")
