@@ -198,6 +198,14 @@ class Linker:
             if k.section not in self.placed:
                 raise DirectiveError(f"the descriptor of kernel {k.kernel.name!r} is not in an allocated "
                                      "section", k.line, 1)
+            # what the hardware needs (llvm-mc does not check): put .p2align 8 before the label
+            if self.address(k.kernel.name) % 256:
+                raise DirectiveError(f"the code of kernel {k.kernel.name!r} is not 256-byte aligned "
+                                     f"(add .p2align 8 before its label)", k.line, 1)
+            kd_address = self.address(k.kernel.name + '.kd')
+            if kd_address % 64:
+                raise DirectiveError(f"the descriptor of kernel {k.kernel.name!r} is not 64-byte aligned "
+                                     f"(add .p2align 6 before .amdhsa_kernel)", k.line, 1)
 
     def _plan_dynamic(self):
         """GOT slots, dynamic relocations (their count fixes section sizes) and the dynamic

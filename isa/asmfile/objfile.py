@@ -36,6 +36,10 @@ _TYPES = {'function': elf.STT_FUNC, 'object': elf.STT_OBJECT, 'notype': elf.STT_
 _STANDARD_SECTIONS = {'.text': ('ax', False), '.data': ('aw', False), '.bss': ('aw', True),
                       '.rodata': ('a', False), '.data.rel.ro': ('aw', False)}
 S_NOP = (0xBF800000).to_bytes(4, 'little')
+# Registers an instruction names (v7, s[4:5], v[3]): llvm-mc keeps .amdgcn.next_free_vgpr and
+# .amdgcn.next_free_sgpr one past the highest of each it has parsed.
+_REGISTER_RE = re.compile(r'\b([vs])(?:(\d+)\b|\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])')
+NEXT_FREE = {'v': '.amdgcn.next_free_vgpr', 's': '.amdgcn.next_free_sgpr'}
 DESCRIPTOR_SIZE = 64
 
 
@@ -240,7 +244,7 @@ class SourceReader:
         self.lines = blank_block_comments(text).split('\n')
         self.sections: dict[str, Section] = {}
         self.symbols: dict[str, Symbol] = {}
-        self.absolute: dict[str, int] = {}
+        self.absolute: dict[str, int] = {name: 0 for name in NEXT_FREE.values()}
         self.fixups: list[Fixup] = []
         self.kernels: list[KernelBlock] = []
         self.metadata = None
@@ -340,12 +344,20 @@ class SourceReader:
             self._flush()
             self._directive(word.lower(), line, m.end(), lineno, raw, m.start(1) + 1)
             return
+        self._count_registers(line[m.end():])
         if pos:
             # an instruction after a label on the same line: encode it on its own
             self._flush()
             self._encode([(lineno, ' ' * pos + line[pos:])], lineno)
             return
         self.pending.append(lineno)
+
+    def _count_registers(self, operands: str):
+        for kind, single, first, last in _REGISTER_RE.findall(operands):
+            end = int(single or last or first) + 1
+            name = NEXT_FREE[kind]
+            if end > self.absolute[name]:
+                self.absolute[name] = end
 
     # -- instructions --------------------------------------------------------------------------
     def _flush(self):

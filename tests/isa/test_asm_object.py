@@ -178,9 +178,13 @@ amdhsa.version:
 
 SYMBOLS = (Path(__file__).resolve().parents[1] / "data" / "asm_object_symbols.s").read_text()
 
+# Register counts left to the assembler, as in LLVM's AMDGPUUsage example.
+VADD_COUNTED = (VADD + VADD_METADATA).replace(".amdhsa_next_free_vgpr 3", ".amdhsa_next_free_vgpr .amdgcn.next_free_vgpr") \
+    .replace(".amdhsa_next_free_sgpr 16", ".amdhsa_next_free_sgpr .amdgcn.next_free_sgpr")
+
 HAND_WRITTEN = {"vadd": VADD + VADD_METADATA, "vadd_no_metadata": VADD, "reverse_lds": REVERSE_LDS,
-                "symbols": SYMBOLS}
-LINKED = WAVE32 + ["vadd", "reverse_lds", "symbols"]  # compared section by section with ld.lld
+                "symbols": SYMBOLS, "vadd_counted": VADD_COUNTED}
+LINKED = WAVE32 + ["vadd", "reverse_lds", "symbols", "vadd_counted"]  # compared section by section with ld.lld
 
 
 @dataclass
@@ -383,6 +387,17 @@ def test_symbols_match_ld_lld(pairs):
         assert our_symtab == ref_symtab, name
 
 
+def test_register_counts_from_the_instructions(pairs):
+    counted = CodeObject.parse(pairs["vadd_counted"].ours).kernels["vadd"].descriptor
+    stated = CodeObject.parse(pairs["vadd"].ours).kernels["vadd"].descriptor
+    assert counted.granulated_workitem_vgpr_count == stated.granulated_workitem_vgpr_count == 0
+    source = "\t.text\n\t.p2align 8\nk:\n\tv_mov_b32 v9, s3\n\tglobal_load_b64 v[12:13], v0, s[6:7]\n\ts_endpgm\n" \
+        "\t.rodata\n\t.p2align 6\n\t.amdhsa_kernel k\n\t\t.amdhsa_next_free_vgpr .amdgcn.next_free_vgpr\n" \
+        "\t\t.amdhsa_next_free_sgpr .amdgcn.next_free_sgpr\n\t.end_amdhsa_kernel\n"
+    meta = CodeObject.parse(isa.assemble_code_object(source)).metadata["amdhsa.kernels"][0]
+    assert (meta[".vgpr_count"], meta[".sgpr_count"]) == (14, 8 + 2)
+
+
 def test_source_without_metadata_gets_metadata_from_its_descriptor(pairs):
     p = pairs["vadd_no_metadata"]
     co = CodeObject.parse(p.ours)
@@ -547,6 +562,10 @@ def test_missing_kernel_code_and_metadata_mismatch():
     with pytest.raises(DirectiveError, match="no .amdhsa_kernel block") as err:
         isa.assemble_code_object(other)
     assert REVERSE_LDS.splitlines()[err.value.line - 1].strip() == ".amdgpu_metadata"
+    unaligned = "\t.text\n\ts_nop 0\nk:\n\ts_endpgm\n" + no_code.replace("\t.p2align 6\n", "")
+    with pytest.raises(DirectiveError, match="not 256-byte aligned") as err:
+        isa.assemble_code_object(unaligned)
+    assert err.value.line == 6
     with pytest.raises(DirectiveError, match="needs at least one kernel"):
         isa.assemble_code_object("\t.text\n\ts_endpgm\n")
 
