@@ -28,13 +28,17 @@ _UNSUPPORTED = ("ds_gws_", "ds_ordered_count", "ds_add_gs_reg", "ds_sub_gs_reg",
 # ---------------------------------------------------------------------------------------------
 # addresses
 
-def lane_base(b: Batch, g: Group) -> np.ndarray:
-    """Offset of each active lane's workgroup LDS in Batch.lds, int64 [N] (cached per EXEC)."""
-    base = g.cache.get("lds")
+def lane_base(b: Batch, g: Group, unit: int = 1) -> np.ndarray:
+    """Offset of each active lane's workgroup LDS in Batch.lds, in bytes (unit 1) or dwords
+    (unit 4), int64 [N] (cached per EXEC)."""
+    key = ("lds", unit)
+    base = g.cache.get(key)
     if base is None:
-        per_wave = b.wg[g.idx] * (b.lds.shape[1] * 4)
+        per_wave = b.wg[g.idx] * (b.lds.shape[1] * 4 // unit)
+        if unit == 4 and b.lds.size < 2**31:
+            per_wave = per_wave.astype(np.int32)    # dword indices fit: cheaper index arithmetic
         base = np.repeat(per_wave, b.L) if g.full else np.broadcast_to(per_wave[:, None], (g.n, b.L))[g.exec]
-        g.cache["lds"] = base
+        g.cache[key] = base
     return base
 
 
@@ -53,19 +57,30 @@ def _addresses(b: Batch, g: Group, r: int, offset: int) -> tuple[np.ndarray, np.
     return a, lane_base(b, g) + a
 
 
-def _dword_words(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int):
-    """The fast path of LDS loads: every lane active, dword aligned and inside the allocation.
-    Returns one uint32 [N] array per loaded dword, or None when the general path must run."""
-    if not g.full:
+def _fast_dwords(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int):
+    """Dword indices into Batch.lds for the fast path of LDS accesses -- every lane active,
+    dword aligned, inside the allocation -- or None when the general path must run."""
+    if not g.full or any(o & 3 for o in offsets):
         return None
     a = b.V[r, g.sel].reshape(-1)
-    if not a.size or int(a.max()) + max(offsets) + 4 * dwords > lds_size(b) or \
-            int(np.bitwise_or.reduce(a)) & 3 or any(o & 3 for o in offsets):
+    if not a.size:
         return None
-    base = (lane_base(b, g) + a) >> 2
+    bits = int(np.bitwise_or.reduce(a))        # alignment, and a bound on every address
+    limit = lds_size(b) - max(offsets) - 4 * dwords
+    if bits & 3 or (bits > limit and int(a.max()) > limit):
+        return None
+    base = lane_base(b, g, 4)
+    return base + (a >> U32(2)).view(np.int32) if base.dtype == np.int32 else base + (a >> U32(2))
+
+
+def _dword_words(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int):
+    """The fast path of LDS loads: one uint32 [N] array per loaded dword, or None."""
+    index = _fast_dwords(b, g, r, offsets, dwords)
+    if index is None:
+        return None
     words = b.lds.reshape(-1)
     # one take per dword, each from a view that starts at the dword's offset (no index arithmetic)
-    return [words[o // 4 + i:].take(base) for o in offsets for i in range(dwords)]
+    return [words[o // 4 + i:].take(index) for o in offsets for i in range(dwords)]
 
 
 def _put_words(b: Batch, g: Group, rd: int, words: list) -> None:
@@ -133,6 +148,13 @@ def _store(inst, ctx: Ctx, kind: str):
     ctx.use_vgpr(r0, shape.dwords)
 
     def store_(b, g):
+        if b.hazards is None and shape.nbytes % 4 == 0:
+            index = _fast_dwords(b, g, ra, (offset,), shape.dwords)
+            if index is not None:
+                words = b.lds.reshape(-1)
+                for i in range(shape.dwords):     # later lanes win, as on hardware
+                    words[offset // 4 + i:][index] = b.V[r0 + i, g.sel].reshape(-1)
+                return
         a, pos = _addresses(b, g, ra, offset)
         _note(b, g, pos, shape.nbytes, True)
         lds_write(b, a, pos, datamove.from_vgprs(read_vgprs(b, g, r0, shape.dwords), shape))
