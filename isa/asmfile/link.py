@@ -91,6 +91,8 @@ class Linker:
         self.metadata = metadata
         self.outs: dict[str, OutSection] = {}
         self.placed: dict[str, tuple[OutSection, int]] = {}  # input section -> (output, offset)
+        self.got_slots: dict[str, int] = {}
+        self._resolving: set[str] = set()  # .set aliases being evaluated (to catch cycles)
 
     # -- symbols -------------------------------------------------------------------------------
     def sym(self, name) -> Symbol | None:
@@ -103,16 +105,17 @@ class Linker:
         s = self.sym(name)
         if s is None or not s.defined:
             return s is None or not s.name.startswith('.L')
-        return s.section is not None and s.binding != elf.STB_LOCAL and s.visibility == elf.STV_DEFAULT
+        return s.section in self.placed and s.binding != elf.STB_LOCAL and s.visibility == elf.STV_DEFAULT
 
     def address(self, name):
+        """The image address of a symbol of the code object; None for one that is not loaded."""
         s = self.sym(name)
         if s is None:
             return None
         if s.section is not None:
             placed = self.placed.get(s.section)
             if placed is None:
-                return s.offset
+                return None
             out, off = placed
             return out.addr + off + s.offset
         if s.value is not None and not isinstance(s.value, int):
@@ -127,8 +130,6 @@ class Linker:
 
     def _alias(self, s: Symbol):
         """A `.set` symbol whose value names labels: its value at the final layout."""
-        if getattr(self, '_resolving', None) is None:
-            self._resolving = set()
         if s.name in self._resolving:
             line, col, raw = s.value_at
             raise AsmError(f"cyclic dependency in the definition of '{s.name}'", line, col, raw)
@@ -410,14 +411,19 @@ class Linker:
         names = list(f.expr.symbols())
         labels = [n for n in names if self.absolute(n) is None]
         if not labels:
-            value = f.expr.evaluate(self.absolute)
+            try:
+                value = f.expr.evaluate(self.absolute)
+            except AsmError as e:
+                raise AsmError(e.message, f.line, f.column, f.source) from None
         else:
             for n in labels:
-                s = self.sym(n)
-                if s is None or s.section is None:
-                    kind = 'label' if n.startswith('.L') or s is None or s.value is None else 'symbol'
-                    raise AsmError(f"undefined {kind} '{n}'", f.line, f.column, f.source)
-            target = f.expr.evaluate(lambda n: self.absolute(n) if self.absolute(n) is not None else self.address(n))
+                if self.address(n) is None:
+                    raise AsmError(f"undefined label '{n}'", f.line, f.column, f.source)
+            try:
+                target = f.expr.evaluate(lambda n: self.absolute(n) if self.absolute(n) is not None
+                                         else self.address(n))
+            except AsmError as e:
+                raise AsmError(e.message, f.line, f.column, f.source) from None
             delta = target - (out.addr + off + f.inst_offset + 4)
             if delta % 4:
                 raise AsmError("branch target is not aligned", f.line, f.column, f.source)
