@@ -45,7 +45,9 @@ def _env_flag(name: str) -> str:
 
 
 class Emulator:
-    """Executes dispatches against a Memory; keeps decoded programs between dispatches."""
+    """Executes dispatches against a Memory; keeps decoded programs and register arrays between
+    dispatches, so one Emulator serves one thread at a time (default_emulator() gives each
+    thread its own)."""
 
     def __init__(self, alu: AluTables | None = None, apertures: Apertures | None = None,
                  batch_bytes: int = DEFAULT_BATCH_BYTES, cache_size: int = 64):
