@@ -78,11 +78,9 @@ class Batch:
 
     def mask(self, code: int, sel) -> np.ndarray:
         """A lane mask held in scalar registers as bool [n, L]."""
-        if self.L == 32:
-            bits = self.S[code, sel]
-            return ((bits[:, None] >> self.lane_ids) & U32(1)).astype(bool)
-        bits = self.mask_bits(code, sel)
-        return ((bits[:, None] >> self.lane_ids.astype(U64)) & U64(1)).astype(bool)
+        words = self.S[code, sel] if self.L == 32 else self.mask_bits(code, sel)
+        raw = np.ascontiguousarray(words).view(np.uint8).reshape(-1, self.L // 8)
+        return np.unpackbits(raw, axis=1, bitorder="little").view(bool)
 
     def set_mask(self, code: int, sel, lanes: np.ndarray) -> None:
         """Writes bool [n, L] as a lane mask to scalar register(s) `code`."""
