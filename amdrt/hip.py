@@ -33,7 +33,7 @@ from amdrt.errors import (
 from amdrt.memory import Buffer
 from amdrt.signal import Signal
 from isa.errors import CodeObjectError
-from kfd import abi
+from kfd import abi, hsa
 
 
 class hipError_t(enum.IntEnum):
@@ -920,8 +920,7 @@ def hipEventElapsedTime(start: hipEvent_t, stop: hipEvent_t) -> float:
     t0, t1 = a.time(), b.time()
     if t0 is None or t1 is None:
         raise HipError(hipError_t.hipErrorInvalidHandle, "an event has no timestamp")
-    from amdrt.hsa import GFX11_TIMESTAMP_HZ
-    return (t1 - t0) * 1000.0 / GFX11_TIMESTAMP_HZ
+    return (t1 - t0) * 1000.0 / hsa.GFX11_TIMESTAMP_HZ
 
 
 def _host_pointer_view(ptr: int, nbytes: int) -> np.ndarray:

@@ -18,11 +18,11 @@ import struct
 import threading
 import time
 
-from amdrt import hsa, sdma
+from amdrt import sdma
 from amdrt.errors import AmdrtError, InvalidArgument
 from amdrt.kernargs import LaunchContext
 from amdrt.signal import Signal
-from kfd import abi
+from kfd import abi, hsa
 
 QUEUE_PRIORITY_NORMAL = 7      # the KFD priority ROCr uses for HSA's default priority
 RETIRE_POLL_S = 50e-6          # the engine finishes retiring a packet it has just completed
@@ -430,10 +430,10 @@ class SdmaQueue(Queue):
             body: list[int] = []
             for dep in deps:
                 body += sdma.poll_equal(dep.address + 8, 0)
-            body += sdma.timestamp(signal.address + hsa.AmdSignal.start_ts.offset)
+            body += sdma.timestamp(signal.address + hsa.SIGNAL_START_TS_OFFSET)
             body += commands
-            body += sdma.timestamp(signal.address + hsa.AmdSignal.end_ts.offset)
-            body += sdma.fence(signal.address + hsa.AmdSignal.value.offset, 0)
+            body += sdma.timestamp(signal.address + hsa.SIGNAL_END_TS_OFFSET)
+            body += sdma.fence(signal.address + hsa.SIGNAL_VALUE_OFFSET, 0)
             body += sdma.fence(self.mailbox, self.event_id)
             body += sdma.trap(self.event_id)
             self._write(body)

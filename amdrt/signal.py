@@ -15,9 +15,8 @@ import ctypes
 import threading
 from collections.abc import Sequence
 
-from amdrt import hsa
 from amdrt.errors import OutOfMemory
-from kfd import abi
+from kfd import abi, hsa
 from kfd.errors import KFDError
 
 SIGNALS_PER_CHUNK = 256  # 16 KiB of signals per allocation

@@ -13,7 +13,7 @@ the CP writes the event id there and raises the interrupt that sets the KFD even
 
 from __future__ import annotations
 
-from kfd.sim import hsa
+from kfd import hsa
 from kfd.sim.device import SimDevice
 from kfd.sim.dispatch import Launch, run_launch
 from kfd.sim.engine import Engine, QueueHang
@@ -27,12 +27,12 @@ def complete_signal(engine: Engine, signal: int, *, start_ts: int | None = None,
     """Decrement a completion signal and fire its event, as the CP does at end of packet."""
     pt = engine.page_table
     if start_ts is not None:
-        pt.write_u64(signal + hsa.SIGNAL_START_TS, start_ts)
-        pt.write_u64(signal + hsa.SIGNAL_END_TS, end_ts)
-    pt.atomic_add_u64(signal + hsa.SIGNAL_VALUE, -1)
-    mailbox = pt.read_u64(signal + hsa.SIGNAL_EVENT_MAILBOX)
+        pt.write_u64(signal + hsa.SIGNAL_START_TS_OFFSET, start_ts)
+        pt.write_u64(signal + hsa.SIGNAL_END_TS_OFFSET, end_ts)
+    pt.atomic_add_u64(signal + hsa.SIGNAL_VALUE_OFFSET, -1)
+    mailbox = pt.read_u64(signal + hsa.SIGNAL_EVENT_MAILBOX_OFFSET)
     if mailbox:
-        event_id = pt.read_u32(signal + hsa.SIGNAL_EVENT_ID)
+        event_id = pt.read_u32(signal + hsa.SIGNAL_EVENT_ID_OFFSET)
         pt.write_u64(mailbox, event_id)
         engine.raise_interrupt(event_id)
     engine.wrote_memory()
@@ -57,7 +57,7 @@ class AqlEngine(Engine):
     @property
     def queue_address(self) -> int:
         """amd_queue_t, which holds the read pointer the CP reports."""
-        return self.queue.read_pointer_address - hsa.QUEUE_READ_DISPATCH_ID
+        return self.queue.read_pointer_address - hsa.READ_DISPATCH_ID_OFFSET
 
     def step(self) -> None:
         pt = self.page_table
@@ -81,13 +81,13 @@ class AqlEngine(Engine):
     def execute(self, raw: bytes, slot: int, index: int) -> None:
         kind = hsa.header_type(raw[0])
         if kind == hsa.PACKET_TYPE_KERNEL_DISPATCH:
-            self.kernel_dispatch(hsa.KernelDispatchPacket.parse(raw), slot, index)
+            self.kernel_dispatch(hsa.KernelDispatchPacket.from_buffer_copy(raw), slot, index)
         elif kind in (hsa.PACKET_TYPE_BARRIER_AND, hsa.PACKET_TYPE_BARRIER_OR):
-            self.barrier(hsa.BarrierPacket.parse(raw), kind == hsa.PACKET_TYPE_BARRIER_AND)
+            self.barrier(hsa.BarrierPacket.from_buffer_copy(raw), kind == hsa.PACKET_TYPE_BARRIER_AND)
         elif kind == hsa.PACKET_TYPE_VENDOR_SPECIFIC and raw[2] == hsa.AMD_PACKET_BARRIER_VALUE:
-            self.barrier_value(hsa.BarrierValuePacket.parse(raw))
+            self.barrier_value(hsa.BarrierValuePacket.from_buffer_copy(raw))
         elif kind == hsa.PACKET_TYPE_VENDOR_SPECIFIC and raw[2] == hsa.AMD_PACKET_PM4_IB:
-            self.pm4_ib(hsa.Pm4IbPacket.parse(raw))
+            self.pm4_ib(hsa.Pm4IbPacket.from_buffer_copy(raw))
         else:
             raise QueueHang(f"AQL queue {self.queue.queue_id}: packet {index} has type {kind} "
                             f"(format {raw[2]}), which the GPU's packet processor does not execute")
@@ -95,8 +95,8 @@ class AqlEngine(Engine):
     def _finish(self, signal: int, start: int | None = None) -> None:
         if not signal:
             return
-        profiling = self.page_table.read_u32(self.queue_address + hsa.QUEUE_PROPERTIES) & \
-            hsa.QUEUE_PROPERTY_ENABLE_PROFILING
+        profiling = self.page_table.read_u32(self.queue_address + hsa.QUEUE_PROPERTIES_OFFSET) & \
+            hsa.QUEUE_PROPERTIES_ENABLE_PROFILING
         if profiling and start is not None:
             complete_signal(self, signal, start_ts=start, end_ts=self.device.clock())
         else:
@@ -124,11 +124,11 @@ class AqlEngine(Engine):
         self._finish(p.completion_signal, start)
 
     def barrier(self, p: hsa.BarrierPacket, wait_all: bool) -> None:
-        deps = [s for s in p.dep_signals if s]
+        deps = [s for s in p.dep_signal if s]
         pt = self.page_table
 
         def done() -> bool:
-            values = [pt.read_u64(s + hsa.SIGNAL_VALUE) == 0 for s in deps]
+            values = [pt.read_u64(s + hsa.SIGNAL_VALUE_OFFSET) == 0 for s in deps]
             return all(values) if wait_all else any(values)
 
         if deps:
@@ -137,10 +137,10 @@ class AqlEngine(Engine):
 
     def barrier_value(self, p: hsa.BarrierValuePacket) -> None:
         pt = self.page_table
-        self.wait_until(lambda: p.satisfied(pt.read_u64(p.signal + hsa.SIGNAL_VALUE)), "barrier-value packet")
+        self.wait_until(lambda: p.satisfied(pt.read_u64(p.signal + hsa.SIGNAL_VALUE_OFFSET)), "barrier-value packet")
         self._finish(p.completion_signal)
 
     def pm4_ib(self, p: hsa.Pm4IbPacket) -> None:
         from kfd.sim.cp_pm4 import Pm4Interpreter
-        Pm4Interpreter(self).run_stream(list(p.pm4_command), depth=0)
+        Pm4Interpreter(self).run_stream(list(p.pm4_ib_command), depth=0)
         self._finish(p.completion_signal)

@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from kfd.hsa import GFX11_TIMESTAMP_HZ
 from kfd.topology import Node
 
 # gfx11 queue sizes the kernel derives from the node (kfd_queue.c), for 96 CUs in one XCC.
@@ -14,7 +15,6 @@ GFX1100_VGPR_CONTEXT = 0x60000
 SGPR_CONTEXT = 0x4000
 LDS_CONTEXT = 0x10000
 HWREG_CONTEXT = 0x1000
-GPU_CLOCK_HZ = 100_000_000  # gfx11 reference clock of the timestamps CP and SDMA write
 
 
 def _align(n: int, a: int) -> int:
@@ -89,4 +89,4 @@ class SimDevice:
     @staticmethod
     def clock() -> int:
         """The GPU timestamp counter (100 MHz ticks)."""
-        return time.monotonic_ns() // (1_000_000_000 // GPU_CLOCK_HZ)
+        return time.monotonic_ns() // (1_000_000_000 // GFX11_TIMESTAMP_HZ)

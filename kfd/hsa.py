@@ -1,7 +1,8 @@
 """HSA and ROCr memory layouts the command processor reads and writes: AQL packets,
-amd_signal_t and amd_queue_t (hsa.h, amd_hsa_signal.h, amd_hsa_queue.h).
+amd_signal_t and amd_queue_t (hsa.h, hsa_ext_amd.h, amd_hsa_signal.h, amd_hsa_queue.h).
 
-Each layout is a ctypes struct defined once; tests check sizes and offsets against the headers'
+The runtime writes these structures and the simulated command processor reads them, so each
+layout is a ctypes struct defined once, here; tests check sizes and offsets against the headers'
 documented values.
 """
 
@@ -25,8 +26,10 @@ PACKET_TYPE_BARRIER_AND = 3
 PACKET_TYPE_AGENT_DISPATCH = 4
 PACKET_TYPE_BARRIER_OR = 5
 
-# hsa_packet_header_t bit positions
+# hsa_packet_header_t bit positions: type [7:0], barrier [8], acquire fence scope [10:9],
+# release fence scope [12:11]
 HEADER_TYPE_SHIFT = 0
+HEADER_TYPE_MASK = 0xFF
 HEADER_BARRIER_SHIFT = 8
 HEADER_ACQUIRE_FENCE_SHIFT = 9
 HEADER_RELEASE_FENCE_SHIFT = 11
@@ -38,6 +41,14 @@ FENCE_SCOPE_SYSTEM = 2
 
 # hsa_kernel_dispatch_packet_setup: number of grid dimensions in bits 1:0
 SETUP_DIMENSIONS_SHIFT = 0
+SETUP_DIMENSIONS_MASK = 3
+
+# AMD vendor-specific packets (amd_aql_format_t): the format byte follows the header.
+AMD_PACKET_PM4_IB = 1
+AMD_PACKET_BARRIER_VALUE = 2
+
+# hsa_signal_condition_t of barrier-value packets
+CONDITION_EQ, CONDITION_NE, CONDITION_LT, CONDITION_GTE = 0, 1, 2, 3
 
 # amd_signal_kind_t
 SIGNAL_KIND_INVALID = 0
@@ -64,6 +75,11 @@ def header(packet_type: int, *, barrier: bool = True, acquire: int = FENCE_SCOPE
             | acquire << HEADER_ACQUIRE_FENCE_SHIFT | release << HEADER_RELEASE_FENCE_SHIFT)
 
 
+def header_type(header: int) -> int:
+    """The packet type of a header (or of its first byte)."""
+    return header >> HEADER_TYPE_SHIFT & HEADER_TYPE_MASK
+
+
 class KernelDispatchPacket(ctypes.Structure):
     """hsa_kernel_dispatch_packet_t. Grid sizes count work-items, not workgroups."""
 
@@ -85,6 +101,18 @@ class KernelDispatchPacket(ctypes.Structure):
         ("completion_signal", u64),
     ]
 
+    @property
+    def dimensions(self) -> int:
+        return self.setup >> SETUP_DIMENSIONS_SHIFT & SETUP_DIMENSIONS_MASK
+
+    @property
+    def workgroup_size(self) -> tuple[int, int, int]:
+        return self.workgroup_size_x, self.workgroup_size_y, self.workgroup_size_z
+
+    @property
+    def grid_size(self) -> tuple[int, int, int]:
+        return self.grid_size_x, self.grid_size_y, self.grid_size_z
+
 
 class BarrierPacket(ctypes.Structure):
     """hsa_barrier_and_packet_t / hsa_barrier_or_packet_t (same layout). AND waits until every
@@ -101,6 +129,47 @@ class BarrierPacket(ctypes.Structure):
 
 
 BARRIER_MAX_DEPS = 5
+
+
+class BarrierValuePacket(ctypes.Structure):
+    """amd_barrier_value_packet_t (vendor format BARRIER_VALUE): waits until the signal's value,
+    masked, compares with `value` as `cond` says."""
+
+    _fields_ = [
+        ("header", u16),
+        ("amd_format", u8),
+        ("reserved0", u8),
+        ("reserved1", u32),
+        ("signal", u64),
+        ("value", i64),
+        ("mask", u64),
+        ("cond", u32),
+        ("reserved2", u32),
+        ("reserved3", u64 * 2),
+        ("completion_signal", u64),
+    ]
+
+    def satisfied(self, current: int) -> bool:
+        v = current & self.mask
+        if v >= 1 << 63:
+            v -= 1 << 64
+        return {CONDITION_EQ: v == self.value, CONDITION_NE: v != self.value,
+                CONDITION_LT: v < self.value, CONDITION_GTE: v >= self.value}.get(self.cond, False)
+
+
+class Pm4IbPacket(ctypes.Structure):
+    """amd_aql_pm4_ib_packet_t (vendor format PM4_IB): an INDIRECT_BUFFER PM4 packet carried in
+    an AQL slot."""
+
+    _fields_ = [
+        ("header", u16),
+        ("amd_format", u8),
+        ("reserved0", u8),
+        ("pm4_ib_command", u32 * 4),
+        ("dw_count_remain", u32),
+        ("reserved1", u32 * 8),
+        ("completion_signal", u64),
+    ]
 
 
 class AmdSignal(ctypes.Structure):
@@ -171,12 +240,19 @@ class AmdQueue(ctypes.Structure):
 AMD_QUEUE_SIZE = 256
 
 for _struct, _size in ((KernelDispatchPacket, AQL_PACKET_SIZE), (BarrierPacket, AQL_PACKET_SIZE),
+                       (BarrierValuePacket, AQL_PACKET_SIZE), (Pm4IbPacket, AQL_PACKET_SIZE),
                        (AmdSignal, SIGNAL_SIZE), (AmdQueue, AMD_QUEUE_SIZE), (HsaQueue, 40)):
     if ctypes.sizeof(_struct) != _size:
         raise AssertionError(f"{_struct.__name__} is {ctypes.sizeof(_struct)} bytes, not {_size}")
 
 WRITE_DISPATCH_ID_OFFSET = AmdQueue.write_dispatch_id.offset
 READ_DISPATCH_ID_OFFSET = AmdQueue.read_dispatch_id.offset
+QUEUE_PROPERTIES_OFFSET = AmdQueue.queue_properties.offset
+SIGNAL_VALUE_OFFSET = AmdSignal.value.offset
+SIGNAL_EVENT_MAILBOX_OFFSET = AmdSignal.event_mailbox_ptr.offset
+SIGNAL_EVENT_ID_OFFSET = AmdSignal.event_id.offset
+SIGNAL_START_TS_OFFSET = AmdSignal.start_ts.offset
+SIGNAL_END_TS_OFFSET = AmdSignal.end_ts.offset
 
-# gfx11 command processors stamp signals with the 100 MHz GPU reference clock.
+# gfx11 command processors and SDMA engines stamp signals with the 100 MHz GPU reference clock.
 GFX11_TIMESTAMP_HZ = 100_000_000

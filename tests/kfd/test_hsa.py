@@ -1,11 +1,13 @@
-"""HSA/ROCr layouts the command processor reads: sizes and field offsets as hsa.h and
-amd_hsa_queue.h / amd_hsa_signal.h lay them out, and the packet header bits."""
+"""HSA/ROCr layouts the command processor reads: sizes and field offsets as hsa.h, hsa_ext_amd.h
+and amd_hsa_queue.h / amd_hsa_signal.h lay them out, and the packet header bits."""
 
 import ctypes
+import struct
 
 import pytest
 
-from amdrt import hsa, sdma
+from amdrt import sdma
+from kfd import hsa
 
 OFFSETS = [
     (hsa.KernelDispatchPacket, {"header": 0, "setup": 2, "workgroup_size_x": 4, "workgroup_size_z": 8,
@@ -13,6 +15,10 @@ OFFSETS = [
                                 "group_segment_size": 28, "kernel_object": 32, "kernarg_address": 40,
                                 "completion_signal": 56}),
     (hsa.BarrierPacket, {"header": 0, "dep_signal": 8, "completion_signal": 56}),
+    (hsa.BarrierValuePacket, {"header": 0, "amd_format": 2, "signal": 8, "value": 16, "mask": 24, "cond": 32,
+                              "completion_signal": 56}),
+    (hsa.Pm4IbPacket, {"header": 0, "amd_format": 2, "pm4_ib_command": 4, "dw_count_remain": 20,
+                       "completion_signal": 56}),
     (hsa.AmdSignal, {"kind": 0, "value": 8, "event_mailbox_ptr": 16, "event_id": 24, "start_ts": 32,
                      "end_ts": 40, "queue_ptr": 48}),
     (hsa.AmdQueue, {"hsa_queue": 0, "caps": 40, "write_dispatch_id": 56, "group_segment_aperture_base_hi": 64,
@@ -35,6 +41,7 @@ def test_field_offsets(struct, offsets):
 
 def test_sizes():
     assert ctypes.sizeof(hsa.KernelDispatchPacket) == ctypes.sizeof(hsa.BarrierPacket) == 64
+    assert ctypes.sizeof(hsa.BarrierValuePacket) == ctypes.sizeof(hsa.Pm4IbPacket) == 64
     assert ctypes.sizeof(hsa.AmdSignal) == 64
     assert ctypes.sizeof(hsa.AmdQueue) == 256
 
@@ -43,6 +50,25 @@ def test_header_bits():
     # type [7:0], barrier [8], acquire fence scope [10:9], release fence scope [12:11]
     assert hsa.header(hsa.PACKET_TYPE_KERNEL_DISPATCH) == 2 | 1 << 8 | 2 << 9 | 2 << 11
     assert hsa.header(hsa.PACKET_TYPE_BARRIER_AND, barrier=False, acquire=0, release=1) == 3 | 1 << 11
+    assert hsa.header_type(hsa.header(hsa.PACKET_TYPE_BARRIER_OR)) == 5
+
+
+def test_dispatch_packet_views():
+    raw = struct.pack("<HHHHHHIIIIIQQQQ", 2, 3, 8, 4, 2, 0, 64, 32, 16, 0, 0, 0, 0, 0, 0)
+    p = hsa.KernelDispatchPacket.from_buffer_copy(raw)
+    assert (p.dimensions, p.workgroup_size, p.grid_size) == (3, (8, 4, 2), (64, 32, 16))
+
+
+@pytest.mark.parametrize("cond, value, current, mask, expected", [
+    (hsa.CONDITION_EQ, 5, 5, 2**64 - 1, True), (hsa.CONDITION_EQ, 5, 0x105, 0xFF, True),
+    (hsa.CONDITION_NE, 5, 5, 2**64 - 1, False), (hsa.CONDITION_LT, 0, 2**64 - 1, 2**64 - 1, True),
+    (hsa.CONDITION_GTE, 0, 2**64 - 1, 2**64 - 1, False), (hsa.CONDITION_GTE, 3, 3, 2**64 - 1, True),
+    (7, 0, 0, 2**64 - 1, False),
+])
+def test_barrier_value_condition(cond, value, current, mask, expected):
+    # The signal value is signed (hsa_signal_value_t): all ones is -1.
+    p = hsa.BarrierValuePacket(value=value, mask=mask, cond=cond)
+    assert p.satisfied(current) is expected
 
 
 def test_sdma_packets():
