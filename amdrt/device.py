@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from amdrt import sdma
 from amdrt.errors import AmdrtError, InvalidArgument
 from amdrt.memory import Buffer
 from amdrt.queue import ComputeQueue, SdmaQueue
 from amdrt.signal import Signal
+from kfd import sdma_packets
 
 # PCI device ids of gfx11 boards (the marketing name table ROCm reads from libdrm's amdgpu.ids).
 MARKETING_NAMES = {
@@ -165,7 +165,7 @@ class Device:
         d = self._region(dst, dst_offset, nbytes, "destination")
         s = self._region(src, src_offset, nbytes, "source")
         signal = Signal(self.runtime)
-        commands = sdma.copy(d, s, nbytes) if nbytes else []
+        commands = sdma_packets.copy(d, s, nbytes) if nbytes else []
         (queue or self.sdma).submit(commands, signal, f"SDMA copy of {nbytes} bytes", (dst, src), after)
         if wait:
             signal.wait(timeout)
@@ -180,7 +180,7 @@ class Device:
             raise InvalidArgument(f"fill value must be a byte (0..255), got {value!r}")
         d = self._region(dst, offset, nbytes, "destination")
         signal = Signal(self.runtime)
-        commands = sdma.fill(d, int(value), nbytes) if nbytes else []
+        commands = sdma_packets.fill(d, int(value), nbytes) if nbytes else []
         (queue or self.sdma).submit(commands, signal, f"SDMA fill of {nbytes} bytes", (dst,), after)
         if wait:
             signal.wait()

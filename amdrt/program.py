@@ -18,6 +18,7 @@ from amdrt.memory import Buffer
 from amdrt.signal import Signal
 from isa.codeobj import CodeObject
 from isa.errors import CodeObjectError
+from kfd import sdma_packets
 
 # Largest private segment a work-item may use: COMPUTE_TMPRING_SIZE.WAVESIZE holds 15 bits of
 # 256-byte units per wave64.
@@ -68,8 +69,8 @@ class Program:
         try:
             stage.copyin(image)
             signal = Signal(device.runtime)
-            from amdrt import sdma
-            device.sdma.submit(sdma.copy(self._alloc.va, stage.va, len(image)), signal, "code upload", (stage,))
+            device.sdma.submit(sdma_packets.copy(self._alloc.va, stage.va, len(image)), signal, "code upload",
+                               (stage,))
             signal.wait()
         finally:
             stage.free()

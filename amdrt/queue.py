@@ -18,11 +18,10 @@ import struct
 import threading
 import time
 
-from amdrt import sdma
 from amdrt.errors import AmdrtError, InvalidArgument
 from amdrt.kernargs import LaunchContext
 from amdrt.signal import Signal
-from kfd import abi, hsa
+from kfd import abi, hsa, sdma_packets
 
 QUEUE_PRIORITY_NORMAL = 7      # the KFD priority ROCr uses for HSA's default priority
 RETIRE_POLL_S = 50e-6          # the engine finishes retiring a packet it has just completed
@@ -429,13 +428,13 @@ class SdmaQueue(Queue):
             signal.attach(self, self.event_id, self.mailbox, label)
             body: list[int] = []
             for dep in deps:
-                body += sdma.poll_equal(dep.address + 8, 0)
-            body += sdma.timestamp(signal.address + hsa.SIGNAL_START_TS_OFFSET)
+                body += sdma_packets.poll_equal(dep.address + hsa.SIGNAL_VALUE_OFFSET, 0)
+            body += sdma_packets.timestamp(signal.address + hsa.SIGNAL_START_TS_OFFSET)
             body += commands
-            body += sdma.timestamp(signal.address + hsa.SIGNAL_END_TS_OFFSET)
-            body += sdma.fence(signal.address + hsa.SIGNAL_VALUE_OFFSET, 0)
-            body += sdma.fence(self.mailbox, self.event_id)
-            body += sdma.trap(self.event_id)
+            body += sdma_packets.timestamp(signal.address + hsa.SIGNAL_END_TS_OFFSET)
+            body += sdma_packets.fence(signal.address + hsa.SIGNAL_VALUE_OFFSET, 0)
+            body += sdma_packets.fence(self.mailbox, self.event_id)
+            body += sdma_packets.trap(self.event_id)
             self._write(body)
             self.pending.append(_Work(self.write_pointer, signal, (*refs, *deps)))
             self._wptr.value = self.write_pointer
@@ -452,7 +451,7 @@ class SdmaQueue(Queue):
         while self.write_pointer + needed - self._rptr.value > self.ring_bytes - 8:
             self._wait_oldest()
         if pad:
-            self._ring_dwords[at:ring_dwords] = sdma.nop(pad)
+            self._ring_dwords[at:ring_dwords] = sdma_packets.nop(pad)
             position += pad
             at = 0
         self._ring_dwords[at:at + len(body)] = body

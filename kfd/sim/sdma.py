@@ -11,42 +11,36 @@ from __future__ import annotations
 
 import time
 
+from kfd.sdma_packets import (
+    COUNT_MASK,
+    FILL_SIZE_SHIFT,
+    OP_CONST_FILL,
+    OP_COPY,
+    OP_FENCE,
+    OP_GCR_REQ,
+    OP_INDIRECT,
+    OP_NOP,
+    OP_POLL_REGMEM,
+    OP_TIMESTAMP,
+    OP_TRAP,
+    OP_WRITE,
+    POLL_FUNC_SHIFT,
+    POLL_HDP_FLUSH,
+    POLL_MEM,
+    POLL_RETRY_FOREVER,
+    POLL_RETRY_SHIFT,
+    SUB_COPY_LINEAR,
+    SUB_TIMESTAMP_GET,
+    SUB_TIMESTAMP_GET_GLOBAL,
+    SUB_TIMESTAMP_SET,
+    TRAP_CONTEXT_MASK,
+    packet_dwords,
+)
 from kfd.sim.device import SimDevice
 from kfd.sim.engine import Engine, QueueHang, RingReader, compare, read_dwords
 
-OP_NOP = 0
-OP_COPY = 1
-OP_WRITE = 2
-OP_INDIRECT = 4
-OP_FENCE = 5
-OP_TRAP = 6
-OP_POLL_REGMEM = 8
-OP_CONST_FILL = 11
-OP_TIMESTAMP = 13
-OP_GCR_REQ = 17
-
-SUB_COPY_LINEAR = 0
-SUB_TIMESTAMP_SET = 0
-SUB_TIMESTAMP_GET = 1
-SUB_TIMESTAMP_GET_GLOBAL = 2
-
-POLL_RETRY_FOREVER = 0xFFF
 COPY_CHUNK = 64 << 20  # preemption is checked between chunks of a large copy
 POLL_INTERVAL_UNIT_S = 160e-9
-
-_FIXED_SIZES = {OP_COPY: 7, OP_INDIRECT: 6, OP_FENCE: 4, OP_TRAP: 2, OP_POLL_REGMEM: 6,
-                OP_CONST_FILL: 5, OP_TIMESTAMP: 3, OP_GCR_REQ: 5}
-
-
-def packet_dwords(header: int, second: list[int]) -> int | None:
-    """Dwords of the packet with this header; `second` holds dwords 1..3 when known (WRITE's
-    length is in dword 3). None for an op the engine does not know."""
-    op = header & 0xFF
-    if op == OP_NOP:
-        return 1 + ((header >> 16) & 0x3FFF)
-    if op == OP_WRITE:
-        return 4 + (second[2] & 0xFFFFF) + 1 if len(second) >= 3 else 4
-    return _FIXED_SIZES.get(op)
 
 
 class SdmaEngine(Engine):
@@ -71,7 +65,7 @@ class SdmaEngine(Engine):
             pos = self.rptr // 4
             available = (wptr - self.rptr) // 4
             header = ring.read(pos, 1)[0]
-            size = packet_dwords(header, ring.read(pos + 1, min(3, available - 1)))
+            size = packet_dwords([header, *ring.read(pos + 1, min(3, available - 1))])
             if size is None:
                 raise QueueHang(f"SDMA queue {self.queue.queue_id}: unknown packet op {header & 0xFF} "
                                 f"at ring byte {self.rptr:#x}")
@@ -84,7 +78,7 @@ class SdmaEngine(Engine):
     def execute_stream(self, dwords: list[int], depth: int) -> None:
         pos = 0
         while pos < len(dwords):
-            size = packet_dwords(dwords[pos], dwords[pos + 1:pos + 4])
+            size = packet_dwords(dwords[pos:pos + 4])
             if size is None or pos + size > len(dwords):
                 raise QueueHang(f"SDMA queue {self.queue.queue_id}: bad packet in indirect buffer")
             self.execute(dwords[pos:pos + size], depth)
@@ -100,7 +94,7 @@ class SdmaEngine(Engine):
         if op == OP_COPY:
             if sub != SUB_COPY_LINEAR:
                 raise QueueHang(f"SDMA queue {self.queue.queue_id}: COPY sub-op {sub} is not supported")
-            count = (dw[1] & 0x3FFFFFFF) + 1
+            count = (dw[1] & COUNT_MASK) + 1
             src = dw[3] | dw[4] << 32
             dst = dw[5] | dw[6] << 32
             self.copy(dst, src, count)
@@ -119,13 +113,13 @@ class SdmaEngine(Engine):
             pt.write_u32((dw[1] | dw[2] << 32) & ~3, dw[3])
             self.wrote_memory()
         elif op == OP_TRAP:
-            self.raise_interrupt(dw[1] & 0x0FFFFFFF)
+            self.raise_interrupt(dw[1] & TRAP_CONTEXT_MASK)
         elif op == OP_POLL_REGMEM:
             self.poll(header, dw)
         elif op == OP_CONST_FILL:
             dst = dw[1] | dw[2] << 32
-            count = (dw[4] & 0x3FFFFFFF) + 1
-            unit = 1 << ((header >> 30) & 3)
+            count = (dw[4] & COUNT_MASK) + 1
+            unit = 1 << ((header >> FILL_SIZE_SHIFT) & 3)
             pattern = (dw[3] | dw[3] << 32).to_bytes(8, "little")[:unit]
             pt.fill(dst, count, pattern)
             self.wrote_memory()
@@ -150,16 +144,16 @@ class SdmaEngine(Engine):
         self.wrote_memory()
 
     def poll(self, header: int, dw: list[int]) -> None:
-        function = (header >> 28) & 7
-        if not header >> 31:
-            if header & (1 << 26):
+        function = (header >> POLL_FUNC_SHIFT) & 7
+        if not header & POLL_MEM:
+            if header & POLL_HDP_FLUSH:
                 return  # the HDP flush handshake: the simulator has no HDP cache to flush
             raise QueueHang(f"SDMA queue {self.queue.queue_id}: POLL_REGMEM on a register; the "
                             "simulated GPU has no registers to poll")
         address = (dw[1] | dw[2] << 32) & ~3
         reference, mask = dw[3], dw[4]
         interval = dw[5] & 0xFFFF
-        retries = (dw[5] >> 16) & 0xFFF
+        retries = (dw[5] >> POLL_RETRY_SHIFT) & POLL_RETRY_FOREVER
 
         def satisfied() -> bool:
             return compare(function, self.page_table.read_u32(address) & mask, reference)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amdrt import GPUFault, GPUTimeout, InvalidArgument, Signal, sdma
+from amdrt import GPUFault, GPUTimeout, InvalidArgument, Signal
+from kfd import sdma_packets
 
 
 def test_copy_between_all_devices_of_a_four_gpu_machine(rt4):
@@ -132,7 +133,7 @@ def test_fault_on_the_sdma_engine_raises_and_the_device_recovers(fresh_rt):
     buf = dev.alloc(4096)
     unmapped = fresh_rt.va.base + fresh_rt.va.size - (1 << 20)  # reserved, never mapped to a GPU
     signal = Signal(fresh_rt)
-    dev.sdma.submit(sdma.copy(unmapped, buf.va, 4096), signal, "bad copy")
+    dev.sdma.submit(sdma_packets.copy(unmapped, buf.va, 4096), signal, "bad copy")
     with pytest.raises(GPUFault) as err:
         signal.wait(timeout=10)
     assert err.value.address == unmapped & ~0xFFF

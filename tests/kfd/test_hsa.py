@@ -6,7 +6,6 @@ import struct
 
 import pytest
 
-from amdrt import sdma
 from kfd import hsa
 
 OFFSETS = [
@@ -69,31 +68,3 @@ def test_barrier_value_condition(cond, value, current, mask, expected):
     # The signal value is signed (hsa_signal_value_t): all ones is -1.
     p = hsa.BarrierValuePacket(value=value, mask=mask, cond=cond)
     assert p.satisfied(current) is expected
-
-
-def test_sdma_packets():
-    copy = sdma.copy_linear(0x1_2345_6780, 0xA_BCDE_F000, 4096)
-    assert copy == [1, 4095, 0, 0xBCDEF000, 0xA, 0x23456780, 0x1]
-    assert len(sdma.copy(0, 0, sdma.COPY_MAX_BYTES * 2 + 1)) == 21
-    assert sdma.fence(0x1000_0008, 0) == [5, 0x1000_0008, 0, 0]
-    assert sdma.trap(0x1234_5678) == [6, 0x0234_5678]
-    poll = sdma.poll_equal(0x2000, 0)
-    assert poll[0] == 8 | 3 << 28 | 1 << 31 and poll[5] >> 16 == 0xFFF
-    assert sdma.nop(3) == [2 << 16, 0, 0]
-    assert sdma.timestamp(0x40) == [13 | 2 << 8, 0x40, 0]
-
-
-@pytest.mark.parametrize("dst, n", [(0x1000, 16), (0x1001, 10), (0x1003, 1), (0x1002, 7), (0x1000, 3)])
-def test_fill_covers_exactly_the_range(dst, n):
-    covered = []
-    packets = sdma.fill(dst, 0xAB, n)
-    i = 0
-    while i < len(packets):
-        header, lo, hi, value, count = packets[i:i + 5]
-        unit = 1 << (header >> 30)
-        assert (value & 0xFF) == 0xAB and (unit == 1 or value == 0xABABABAB)
-        start = lo | hi << 32
-        assert unit == 1 or start % 4 == 0
-        covered += range(start, start + count + 1)
-        i += 5
-    assert covered == list(range(dst, dst + n))
