@@ -22,6 +22,7 @@ from amdrt.errors import AmdrtError, InvalidArgument
 from amdrt.kernargs import LaunchContext
 from amdrt.signal import Signal
 from kfd import abi, hsa, sdma_packets
+from kfd.queue_sizes import QueueSizes
 
 QUEUE_PRIORITY_NORMAL = 7      # the KFD priority ROCr uses for HSA's default priority
 RETIRE_POLL_S = 50e-6          # the engine finishes retiring a packet it has just completed
@@ -191,21 +192,6 @@ _BARRIER_AND_HEADER = hsa.header(hsa.PACKET_TYPE_BARRIER_AND)
 _INVALID_HEADER = hsa.PACKET_TYPE_INVALID
 
 
-def compute_queue_sizes(node) -> dict[str, int]:
-    """EOP and context-save (CWSR) sizes the kernel derives for a gfx11 node (kfd_queue.c)."""
-    cu_num = node.cu_count * max(node.properties.get("num_xcc", 1), 1)
-    wave_num = cu_num * 32
-    vgpr = 0x60000  # gfx1100/1101/1151: 1.5x the VGPR file of other gfx11 parts
-    if node.gfx_target_version not in (110000, 110001, 110501) and node.gfx_target_version // 10000 == 11:
-        vgpr = 0x40000
-    wg_data = -(-(cu_num * (vgpr + 0x4000 + 0x10000 + 0x1000)) // 4096) * 4096
-    ctl_stack = -(-(40 + wave_num * 12 + 8) // 4096) * 4096
-    cwsr = wg_data + ctl_stack
-    debug = -(-(wave_num * 32) // 64) * 64
-    return {"eop_buffer_size": 0x1000, "ctl_stack_size": ctl_stack, "ctx_save_restore_size": cwsr,
-            "cwsr_bo_size": -(-(cwsr + debug) // 4096) * 4096}
-
-
 class ComputeQueue(Queue):
     """An AQL queue on the GPU's command processor: kernel dispatch and barrier packets."""
 
@@ -215,13 +201,13 @@ class ComputeQueue(Queue):
     kernarg_slot = 1024     # kernarg bytes kept with each ring slot
 
     def _allocate(self) -> None:
-        sizes = compute_queue_sizes(self.device.node)
+        sizes = QueueSizes.for_node(self.device.node)
         self.sizes = sizes
         self.ring = self._alloc(self.slots * hsa.AQL_PACKET_SIZE, "gtt", uncached=True)
         self.amd_queue_mem = self._alloc(4096, "gtt", uncached=True)
         self.kernarg_mem = self._alloc(self.slots * self.kernarg_slot, "gtt")
-        self.eop = self._alloc(sizes["eop_buffer_size"], "vram", cpu=False)
-        self.cwsr = self._alloc(sizes["cwsr_bo_size"], "vram", cpu=False)
+        self.eop = self._alloc(sizes.eop_buffer_size, "vram", cpu=False)
+        self.cwsr = self._alloc(sizes.cwsr_bo_size, "vram", cpu=False)
         self.amd_queue = hsa.AmdQueue.from_address(self.amd_queue_mem.va)
         self._ring_view = memoryview((ctypes.c_char * self.ring.size).from_address(self.ring.va)).cast("B")
         self._headers = (ctypes.c_uint32 * (self.ring.size // 4)).from_address(self.ring.va)
@@ -257,10 +243,10 @@ class ComputeQueue(Queue):
             ring_base_address=self.ring.va, ring_size=self.ring.size,
             write_pointer_address=base + hsa.WRITE_DISPATCH_ID_OFFSET,
             read_pointer_address=base + hsa.READ_DISPATCH_ID_OFFSET,
-            eop_buffer_address=self.eop.va, eop_buffer_size=self.sizes["eop_buffer_size"],
+            eop_buffer_address=self.eop.va, eop_buffer_size=self.sizes.eop_buffer_size,
             ctx_save_restore_address=self.cwsr.va,
-            ctx_save_restore_size=self.sizes["ctx_save_restore_size"],
-            ctl_stack_size=self.sizes["ctl_stack_size"])
+            ctx_save_restore_size=self.sizes.cwsr_size,
+            ctl_stack_size=self.sizes.ctl_stack_size)
 
     @property
     def address(self) -> int:

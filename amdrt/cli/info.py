@@ -51,7 +51,7 @@ def _caches(node) -> list[dict]:
 def describe(driver) -> dict:
     """The machine as a JSON-ready dict."""
     from amdrt.device import MARKETING_NAMES
-    from amdrt.queue import compute_queue_sizes
+    from kfd.queue_sizes import QueueSizes
 
     topology = driver.topology
     agents = []
@@ -88,7 +88,7 @@ def describe(driver) -> dict:
                 "sdma_queues_per_engine": node.num_sdma_queues_per_engine,
                 "compute_queues": props.get("num_cp_queues", 0),
                 "firmware": {"mec": props.get("fw_version", 0), "sdma": props.get("sdma_fw_version", 0)},
-                "queue_buffers": compute_queue_sizes(node),
+                "queue_buffers": QueueSizes.for_node(node).as_dict(),
             })
             agent["memory_pools"].append({"segment": "group", "kind": "LDS", "size_bytes": node.lds_size,
                                           "allocatable": False})

@@ -7,41 +7,8 @@ import time
 from dataclasses import dataclass, field
 
 from kfd.hsa import GFX11_TIMESTAMP_HZ
+from kfd.queue_sizes import QueueSizes
 from kfd.topology import Node
-
-# gfx11 queue sizes the kernel derives from the node (kfd_queue.c), for 96 CUs in one XCC.
-GFX1100_EOP_BUFFER_SIZE = 0x1000
-GFX1100_VGPR_CONTEXT = 0x60000
-SGPR_CONTEXT = 0x4000
-LDS_CONTEXT = 0x10000
-HWREG_CONTEXT = 0x1000
-
-
-def _align(n: int, a: int) -> int:
-    return (n + a - 1) // a * a
-
-
-@dataclass
-class QueueSizes:
-    """Sizes CREATE_QUEUE checks compute queue buffers against."""
-
-    eop_buffer_size: int
-    ctl_stack_size: int
-    cwsr_size: int
-    debug_memory_size: int
-
-    @property
-    def cwsr_bo_size(self) -> int:
-        return _align(self.cwsr_size + self.debug_memory_size, 4096)
-
-    @classmethod
-    def for_node(cls, node: Node) -> QueueSizes:
-        cu_num = node.cu_count
-        wave_num = cu_num * 32
-        wg_data = _align(cu_num * (GFX1100_VGPR_CONTEXT + SGPR_CONTEXT + LDS_CONTEXT + HWREG_CONTEXT), 4096)
-        ctl_stack = _align(40 + wave_num * 12 + 8, 4096)
-        return cls(eop_buffer_size=GFX1100_EOP_BUFFER_SIZE, ctl_stack_size=ctl_stack,
-                   cwsr_size=wg_data + ctl_stack, debug_memory_size=_align(wave_num * 32, 64))
 
 
 @dataclass

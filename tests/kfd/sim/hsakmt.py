@@ -11,7 +11,7 @@ import numpy as np
 
 from kfd import abi, hostmem
 from kfd.errors import KFDError
-from kfd.sim.device import QueueSizes
+from kfd.queue_sizes import QueueSizes
 
 PAGE = 4096
 F = abi

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_sim_memory import errno_of
 
 from kfd import abi as F
-from kfd.sim.device import QueueSizes
+from kfd.queue_sizes import QueueSizes
 
 SDMA, PM4, AQL = F.KFD_IOC_QUEUE_TYPE_SDMA, F.KFD_IOC_QUEUE_TYPE_COMPUTE, F.KFD_IOC_QUEUE_TYPE_COMPUTE_AQL
 COMPLETE, TIMEOUT = F.KFD_IOC_WAIT_RESULT_COMPLETE, F.KFD_IOC_WAIT_RESULT_TIMEOUT
