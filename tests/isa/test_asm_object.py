@@ -184,7 +184,7 @@ VADD_COUNTED = (VADD + VADD_METADATA).replace(".amdhsa_next_free_vgpr 3", ".amdh
 
 HAND_WRITTEN = {"vadd": VADD + VADD_METADATA, "vadd_no_metadata": VADD, "reverse_lds": REVERSE_LDS,
                 "symbols": SYMBOLS, "vadd_counted": VADD_COUNTED}
-LINKED = WAVE32 + ["vadd", "reverse_lds", "symbols", "vadd_counted"]  # compared section by section with ld.lld
+LINKED = WAVE32 + ["saxpy_debug", "vadd", "reverse_lds", "symbols", "vadd_counted"]  # compared section by section with ld.lld
 
 
 @dataclass
@@ -223,12 +223,17 @@ def clang_sources(llvm, workdir) -> dict[str, str]:
         _run([llvm.clang, "-x", "cl", "-cl-std=CL2.0", "-nogpulib", "-target", "amdgcn-amd-amdhsa",
               "-mcpu=gfx1100", "-O2", *flags, str(src), "-S", "-o", str(asm)])
         out[src.stem] = asm.read_text()
+        if src.stem == "saxpy":  # with DWARF: debug sections, .loc and .file directives
+            debug = workdir / "saxpy_debug.clang.s"
+            _run([llvm.clang, "-x", "cl", "-cl-std=CL2.0", "-nogpulib", "-target", "amdgcn-amd-amdhsa",
+                  "-mcpu=gfx1100", "-O2", "-g", str(src), "-S", "-o", str(debug)])
+            out["saxpy_debug"] = debug.read_text()
     return out
 
 
 @pytest.fixture(scope="session")
 def pairs(llvm, workdir, clang_sources) -> dict[str, Pair]:
-    sources = {name: clang_sources[name] for name in WAVE32} | HAND_WRITTEN
+    sources = {name: clang_sources[name] for name in WAVE32 + ["saxpy_debug"]} | HAND_WRITTEN
     return {name: Pair(text, isa.assemble_code_object(text), _reference(llvm, text, workdir / name))
             for name, text in sources.items()}
 
@@ -302,7 +307,7 @@ def test_relocated_data_and_code(pairs):
     assert int.from_bytes(image[got.offset:got.offset + 8], "little") == 0x1234_5678_9ABC
 
 
-@pytest.mark.parametrize("name", WAVE32 + sorted(HAND_WRITTEN))
+@pytest.mark.parametrize("name", LINKED + ["vadd_no_metadata"])
 def test_readelf_prints_the_same_notes(llvm, pairs, workdir, name):
     p = pairs[name]
     path = workdir / f"{name}.ours.so"
@@ -351,7 +356,7 @@ def _same_instruction(source: str, printed: str, names: set[str]) -> bool:
     return printed == normal
 
 
-@pytest.mark.parametrize("name", WAVE32 + sorted(HAND_WRITTEN))
+@pytest.mark.parametrize("name", LINKED + ["vadd_no_metadata"])
 def test_objdump_disassembles_the_source(llvm, pairs, workdir, name):
     """llvm-objdump-19 reads back every instruction of the source, in order; what lies between
     them is alignment padding (s_nop 0, s_code_end). Its listing is the reference's listing."""
@@ -585,10 +590,12 @@ def test_error_lines_agree_with_llvm_mc(llvm, tmp_path):
         assert int(m.group(1)) == line, (source, proc.stderr)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_damaged_sources_raise_only_typed_errors(clang_sources, data):
-    lines = clang_sources["saxpy"].splitlines()
+    sources = {"saxpy": clang_sources["saxpy"], "globals": clang_sources["globals"], "symbols": SYMBOLS,
+               "reverse_lds": REVERSE_LDS}
+    lines = sources[data.draw(st.sampled_from(sorted(sources)))].splitlines()
     for _ in range(data.draw(st.integers(1, 3))):
         i = data.draw(st.integers(0, len(lines) - 1))
         junk = data.draw(st.text(alphabet=st.sampled_from(list("\t .,:;@\"'-+*/()[]0123456789abcsvx_")),
