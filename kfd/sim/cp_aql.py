@@ -14,7 +14,6 @@ the CP writes the event id there and raises the interrupt that sets the KFD even
 from __future__ import annotations
 
 from kfd import hsa
-from kfd.sim.device import SimDevice
 from kfd.sim.dispatch import Launch, run_launch
 from kfd.sim.engine import Engine, QueueHang
 
@@ -41,10 +40,8 @@ def complete_signal(engine: Engine, signal: int, *, start_ts: int | None = None,
 class AqlEngine(Engine):
     kind = "aql"
 
-    def __init__(self, queue, page_table, watch, hang_timeout: float, device: SimDevice):
-        super().__init__(queue, page_table, watch, hang_timeout)
-        self.device = device
-        self.rptr = 0  # packets consumed
+    def __init__(self, *args):
+        super().__init__(*args)
         self.dispatch_count = 0
 
     def pending(self) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kfd.sim.device import SimDevice
 from kfd.sim.dispatch import Launch, run_launch
-from kfd.sim.engine import Engine, QueueHang, RingReader, compare, read_dwords
+from kfd.sim.engine import DwordPackets, DwordRingEngine, Engine, QueueHang, compare, read_dwords
 
 # Opcodes (type-3 header bits 15:8)
 NOP = 0x10
@@ -55,7 +55,7 @@ INT_SEL_COND_32, INT_SEL_COND_64 = 5, 6
 MAX_IB_DEPTH = 2
 
 
-class Pm4Interpreter:
+class Pm4Interpreter(DwordPackets):
     """Executes PM4 packets for one engine (a PM4 queue, or an AQL queue's PM4-IB packets)."""
 
     def __init__(self, engine: Engine):
@@ -70,23 +70,13 @@ class Pm4Interpreter:
     def fail(self, what: str) -> QueueHang:
         return QueueHang(f"PM4 on queue {self.engine.queue.queue_id}: {what}")
 
-    @staticmethod
-    def packet_dwords(header: int) -> int | None:
-        kind = header >> 30
+    def packet_dwords(self, head: list[int]) -> int | None:
+        kind = head[0] >> 30
         if kind == 2:
             return 1  # type-2 filler
         if kind == 3:
-            return 2 + ((header >> 16) & 0x3FFF)
+            return 2 + ((head[0] >> 16) & 0x3FFF)
         return None
-
-    def run_stream(self, dwords: list[int], depth: int) -> None:
-        pos = 0
-        while pos < len(dwords):
-            size = self.packet_dwords(dwords[pos])
-            if size is None or pos + size > len(dwords):
-                raise self.fail(f"malformed packet header {dwords[pos]:#010x}")
-            self.execute(dwords[pos:pos + size], depth)
-            pos += size
 
     def execute(self, dw: list[int], depth: int) -> None:
         self.engine.check_preempted()
@@ -197,31 +187,14 @@ class Pm4Interpreter:
         self.engine.wrote_memory()
 
 
-class Pm4Engine(Engine):
+class Pm4Engine(DwordRingEngine):
     kind = "pm4"
+    unit = 4  # the write and read pointers count dwords
 
-    def __init__(self, queue, page_table, watch, hang_timeout: float, device: SimDevice):
-        super().__init__(queue, page_table, watch, hang_timeout)
-        self.device = device
-        self.rptr = 0  # dwords consumed
+    def __init__(self, *args):
+        super().__init__(*args)
         self.interpreter = Pm4Interpreter(self)
 
-    def pending(self) -> bool:
-        return self.doorbell > self.rptr
-
-    def step(self) -> None:
-        ring = RingReader(self.page_table, self.queue.ring_base, self.queue.ring_size)
-        while True:
-            with self.cv:
-                wptr = self.doorbell
-            if wptr <= self.rptr:
-                return
-            header = ring.read(self.rptr, 1)[0]
-            size = self.interpreter.packet_dwords(header)
-            if size is None:
-                raise self.interpreter.fail(f"malformed packet header {header:#010x} at dword {self.rptr}")
-            if self.rptr + size > wptr:
-                return  # the rest of the packet has not been submitted yet
-            self.interpreter.execute(ring.read(self.rptr, size), depth=0)
-            self.rptr += size
-            self.page_table.write_u64(self.queue.read_pointer_address, self.rptr)
+    @property
+    def packets(self) -> Pm4Interpreter:
+        return self.interpreter

@@ -54,9 +54,11 @@ class Engine(abc.ABC):
 
     kind = "engine"
 
-    def __init__(self, queue, page_table: PageTable, watch: MemoryWatch, hang_timeout: float):
+    def __init__(self, queue, page_table: PageTable, watch: MemoryWatch, hang_timeout: float, device):
         self.queue = queue                  # the driver's queue record (addresses, ids, process)
         self.page_table = page_table
+        self.device = device                # the SimDevice (its clock)
+        self.rptr = 0                       # consumed: AQL packets, PM4 dwords or SDMA bytes
         self.watch = watch
         self.hang_timeout = hang_timeout
         self.cv = threading.Condition()
@@ -170,6 +172,68 @@ class Engine(abc.ABC):
 
     def wrote_memory(self) -> None:
         self.watch.notify()
+
+
+class DwordPackets(abc.ABC):
+    """A processor of dword packets (PM4, SDMA): it knows a packet's size from its first dwords
+    and executes it; the packets come from a ring or from an indirect buffer."""
+
+    @abc.abstractmethod
+    def packet_dwords(self, head: list[int]) -> int | None:
+        """Dwords of the packet that starts with `head` (up to 4 dwords); None if malformed."""
+
+    @abc.abstractmethod
+    def execute(self, dw: list[int], depth: int) -> None:
+        """Execute one packet; `depth` counts the indirect buffers it sits in."""
+
+    @abc.abstractmethod
+    def fail(self, what: str) -> QueueHang:
+        """The hang that reports a packet the engine cannot execute."""
+
+    def run_stream(self, dwords: list[int], depth: int) -> None:
+        """Execute the packets of an indirect buffer."""
+        pos = 0
+        while pos < len(dwords):
+            size = self.packet_dwords(dwords[pos:pos + 4])
+            if size is None or pos + size > len(dwords):
+                raise self.fail(f"malformed packet header {dwords[pos]:#010x} in a command buffer")
+            self.execute(dwords[pos:pos + size], depth)
+            pos += size
+
+
+class DwordRingEngine(Engine):
+    """An engine fed by a ring of dword packets (PM4, SDMA). The write pointer the doorbell
+    carries and the read pointer the engine writes back count `unit` bytes, and are monotonic."""
+
+    unit = 4
+
+    @property
+    @abc.abstractmethod
+    def packets(self) -> DwordPackets:
+        """What executes the packets of the ring."""
+
+    def pending(self) -> bool:
+        return self.doorbell > self.rptr
+
+    def step(self) -> None:
+        ring = RingReader(self.page_table, self.queue.ring_base, self.queue.ring_size)
+        packets = self.packets
+        while True:
+            with self.cv:
+                wptr = self.doorbell
+            pos = self.rptr * self.unit // 4
+            available = (wptr - self.rptr) * self.unit // 4
+            if available <= 0:
+                return
+            head = ring.read(pos, min(4, available))
+            size = packets.packet_dwords(head)
+            if size is None:
+                raise packets.fail(f"malformed packet header {head[0]:#010x} at ring dword {pos}")
+            if size > available:
+                return  # the rest of the packet has not been submitted yet
+            packets.execute(ring.read(pos, size), depth=0)
+            self.rptr += size * 4 // self.unit
+            self.page_table.write_u64(self.queue.read_pointer_address, self.rptr)
 
 
 class RingReader:

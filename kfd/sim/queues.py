@@ -198,13 +198,12 @@ class QueueManager:
 
     def _make_engine(self, q: SimQueue, pdd: ProcessDevice) -> Engine:
         if q.type in SDMA_TYPES:
-            from kfd.sim.sdma import SdmaEngine
-            return SdmaEngine(q, pdd.page_table, self.watch, self.hang_timeout, pdd.device)
-        if q.type == abi.KFD_IOC_QUEUE_TYPE_COMPUTE_AQL:
-            from kfd.sim.cp_aql import AqlEngine
-            return AqlEngine(q, pdd.page_table, self.watch, self.hang_timeout, pdd.device)
-        from kfd.sim.cp_pm4 import Pm4Engine
-        return Pm4Engine(q, pdd.page_table, self.watch, self.hang_timeout, pdd.device)
+            from kfd.sim.sdma import SdmaEngine as engine
+        elif q.type == abi.KFD_IOC_QUEUE_TYPE_COMPUTE_AQL:
+            from kfd.sim.cp_aql import AqlEngine as engine
+        else:
+            from kfd.sim.cp_pm4 import Pm4Engine as engine
+        return engine(q, pdd.page_table, self.watch, self.hang_timeout, pdd.device)
 
     def destroy(self, queue_id: int) -> None:
         with self.lock:

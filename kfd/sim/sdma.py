@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from kfd import sdma_packets
 from kfd.sdma_packets import (
     COUNT_MASK,
     FILL_SIZE_SHIFT,
@@ -34,55 +35,29 @@ from kfd.sdma_packets import (
     SUB_TIMESTAMP_GET_GLOBAL,
     SUB_TIMESTAMP_SET,
     TRAP_CONTEXT_MASK,
-    packet_dwords,
 )
-from kfd.sim.device import SimDevice
-from kfd.sim.engine import Engine, QueueHang, RingReader, compare, read_dwords
+from kfd.sim.engine import DwordPackets, DwordRingEngine, QueueHang, compare, read_dwords
 
 COPY_CHUNK = 64 << 20  # preemption is checked between chunks of a large copy
 POLL_INTERVAL_UNIT_S = 160e-9
 
 
-class SdmaEngine(Engine):
+class SdmaEngine(DwordRingEngine, DwordPackets):
     kind = "sdma"
+    unit = 1  # the write and read pointers count bytes
 
-    def __init__(self, queue, page_table, watch, hang_timeout: float, device: SimDevice):
-        super().__init__(queue, page_table, watch, hang_timeout)
-        self.device = device
-        self.rptr = 0  # bytes consumed
+    def __init__(self, *args):
+        super().__init__(*args)
         self.timestamp_offset = 0
 
-    def pending(self) -> bool:
-        return self.doorbell > self.rptr
+    @property
+    def packets(self) -> SdmaEngine:
+        return self
 
-    def step(self) -> None:
-        ring = RingReader(self.page_table, self.queue.ring_base, self.queue.ring_size)
-        while True:
-            with self.cv:
-                wptr = self.doorbell
-            if wptr <= self.rptr:
-                return
-            pos = self.rptr // 4
-            available = (wptr - self.rptr) // 4
-            header = ring.read(pos, 1)[0]
-            size = packet_dwords([header, *ring.read(pos + 1, min(3, available - 1))])
-            if size is None:
-                raise QueueHang(f"SDMA queue {self.queue.queue_id}: unknown packet op {header & 0xFF} "
-                                f"at ring byte {self.rptr:#x}")
-            if size > available:
-                return  # the rest of the packet has not been submitted yet
-            self.execute(ring.read(pos, size), depth=0)
-            self.rptr += size * 4
-            self.page_table.write_u64(self.queue.read_pointer_address, self.rptr)
+    packet_dwords = staticmethod(sdma_packets.packet_dwords)
 
-    def execute_stream(self, dwords: list[int], depth: int) -> None:
-        pos = 0
-        while pos < len(dwords):
-            size = packet_dwords(dwords[pos:pos + 4])
-            if size is None or pos + size > len(dwords):
-                raise QueueHang(f"SDMA queue {self.queue.queue_id}: bad packet in indirect buffer")
-            self.execute(dwords[pos:pos + size], depth)
-            pos += size
+    def fail(self, what: str) -> QueueHang:
+        return QueueHang(f"SDMA queue {self.queue.queue_id}: {what}")
 
     def execute(self, dw: list[int], depth: int) -> None:
         self.check_preempted()
@@ -93,7 +68,7 @@ class SdmaEngine(Engine):
             return
         if op == OP_COPY:
             if sub != SUB_COPY_LINEAR:
-                raise QueueHang(f"SDMA queue {self.queue.queue_id}: COPY sub-op {sub} is not supported")
+                raise self.fail(f"COPY sub-op {sub} is not supported")
             count = (dw[1] & COUNT_MASK) + 1
             src = dw[3] | dw[4] << 32
             dst = dw[5] | dw[6] << 32
@@ -105,10 +80,10 @@ class SdmaEngine(Engine):
             self.wrote_memory()
         elif op == OP_INDIRECT:
             if depth:
-                raise QueueHang(f"SDMA queue {self.queue.queue_id}: indirect buffer inside an indirect buffer")
+                raise self.fail("indirect buffer inside an indirect buffer")
             base = dw[1] | dw[2] << 32
             size = dw[3] & 0xFFFFF
-            self.execute_stream(read_dwords(pt, base & ~3, size), depth + 1)
+            self.run_stream(read_dwords(pt, base & ~3, size), depth + 1)
         elif op == OP_FENCE:
             pt.write_u32((dw[1] | dw[2] << 32) & ~3, dw[3])
             self.wrote_memory()
@@ -131,7 +106,7 @@ class SdmaEngine(Engine):
                 pt.write_u64(address, self.device.clock() + (self.timestamp_offset if sub == SUB_TIMESTAMP_GET else 0))
                 self.wrote_memory()
             else:
-                raise QueueHang(f"SDMA queue {self.queue.queue_id}: TIMESTAMP sub-op {sub} is not supported")
+                raise self.fail(f"TIMESTAMP sub-op {sub} is not supported")
 
     def copy(self, dst: int, src: int, count: int) -> None:
         # Chunks go backwards when the destination overlaps above the source (memmove).
@@ -148,8 +123,7 @@ class SdmaEngine(Engine):
         if not header & POLL_MEM:
             if header & POLL_HDP_FLUSH:
                 return  # the HDP flush handshake: the simulator has no HDP cache to flush
-            raise QueueHang(f"SDMA queue {self.queue.queue_id}: POLL_REGMEM on a register; the "
-                            "simulated GPU has no registers to poll")
+            raise self.fail("POLL_REGMEM on a register; the simulated GPU has no registers to poll")
         address = (dw[1] | dw[2] << 32) & ~3
         reference, mask = dw[3], dw[4]
         interval = dw[5] & 0xFFFF
