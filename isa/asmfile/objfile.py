@@ -23,8 +23,8 @@ _LABEL_RE = re.compile(r'[ \t]*(' + _NAME + r'|"[^"]*")[ \t]*:(?!:)')
 _ASSIGN_RE = re.compile(r'[ \t]*(' + _NAME + r')[ \t]*=(?!=)')
 _WORD_RE = re.compile(r'[ \t]*(' + _NAME + r')')
 
-_DATA_SIZES = {'.byte': 1, '.short': 2, '.hword': 2, '.2byte': 2, '.value': 2, '.long': 4, '.int': 4,
-               '.4byte': 4, '.word': 4, '.quad': 8, '.8byte': 8}
+_DATA_SIZES = {'.byte': 1, '.short': 2, '.2byte': 2, '.value': 2, '.long': 4, '.int': 4,
+               '.4byte': 4, '.quad': 8, '.8byte': 8}
 _ALIGN_UNITS = {'.p2align': 1, '.p2alignw': 2, '.p2alignl': 4, '.balign': 1, '.balignw': 2, '.balignl': 4,
                 '.align': 1}
 _IGNORED = frozenset(('.file', '.loc', '.addrsig', '.addrsig_sym', '.cfi_startproc', '.cfi_endproc',

@@ -59,6 +59,14 @@ pointers:
 exported:
 	.long	7
 	.zero	3, 0x5a
+	.int	5
+	.value	7
+	.2byte	8
+	.4byte	9
+	.8byte	10
+	.string	"ab"
+	.skip	1, 3
+	.space	2, 4
 	.p2align	3
 	.quad	exported + 4
 	.quad	elsewhere
