@@ -173,10 +173,10 @@ class Assembler:
                 enc = encoded_get(key)
                 if enc is None:
                     try:
-                        items, has_expr = operand_items_flagged(rest)
+                        items, has_expr, plain = operand_items_flagged(rest)
                         if has_expr:
                             items = self._resolve_items(items)
-                        enc = encode_instruction(name, items)
+                        enc = encode_instruction(name, items, plain=plain)
                     except AsmError:
                         enc = None       # the slow path below reports the error with its position
                     else:
@@ -246,6 +246,8 @@ class Assembler:
         self._instruction(word.lower(), line, rest_start, lineno, raw, mstart)
 
     def _instruction(self, name, line, rest_start, lineno, raw, mstart):
+        if name.endswith('_e32') and name[:-4] in _SPECIAL_SYNTAX:
+            name = name[:-4]
         text = line[rest_start:]
         col0 = rest_start
         if '::' in text:
@@ -263,10 +265,10 @@ class Assembler:
                     enc = encode_special(name, special)
                 else:
                     try:
-                        items, has_expr = operand_items_flagged(text)
+                        items, has_expr, plain = operand_items_flagged(text)
                         if has_expr:
                             items = self._resolve_items(items)
-                        enc = encode_instruction(name, items, col0)
+                        enc = encode_instruction(name, items, col0, plain=plain)
                     except AsmError:
                         # again with exact columns, for the error message
                         try:

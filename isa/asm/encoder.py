@@ -7,10 +7,10 @@ made itself, so text and builder share every rule here.
 """
 
 from isa import operands as ops
-from isa.asm import special
+from isa.asm import special, syntax_misc
 from isa.asm.immediates import F64_INLINE, ImmError, encode_float, encode_int, int_code
 from isa.asm.lexer import Expr, ExprParser
-from isa.asm.operand import Func, Imm, Named, Reg
+from isa.asm.operand import BadList, Func, Imm, Named, Reg
 from isa.asm.syntax import is_unsupported, variants
 from isa.errors import AsmError
 from isa.tables import table
@@ -86,6 +86,8 @@ def _accept_src(slot, item, st: State):
         if (item.neg or item.abs) and (not slot.modbits or (not slot.fpmods and not (
                 sext and item.neg == 'sext' and not item.abs))):
             return None
+        if item.neg == 'sext' and not sext:
+            return None
         if item.file == 'v':
             if not slot.allow_v or item.count != slot.regs or item.tag != 'v' or (slot.lo128 and item.code >= 128):
                 return None
@@ -108,6 +110,8 @@ def _accept_src(slot, item, st: State):
         if not slot.allow_const:
             return None
         if (item.neg or item.abs) and not slot.fpmods and not (sext and item.neg == 'sext' and not item.abs):
+            return None
+        if item.neg == 'sext' and not sext:
             return None
         v = item.value
         if type(v) is Expr:
@@ -189,9 +193,9 @@ def _match_slots(variant, items, st: State, skip_fixed=False) -> int:
     for slot in slots:
         item = items[i] if i < n else None
         kind = slot.kind
-        if type(item) is Named and item.value is None and kind in _EXPR_KINDS and item.name not in _MOD_SLOT:
+        if type(item) is Named and item.value is None and kind == 'label':
             item = Imm(Expr(('sym', item.name), item.col), False, item.col)   # a label named like a keyword
-        if item is None or (type(item) is Named and kind not in ('saddr', 'vaddr_off')):
+        if item is None or (type(item) is Named and kind not in _NAMED_OK):
             if slot.optional:
                 if kind == 'fixed':
                     st.mods['_nofixed'] = True
@@ -248,6 +252,19 @@ def _match_slots(variant, items, st: State, skip_fixed=False) -> int:
 
 _SRC_FIELDS = frozenset(('src0', 'src1', 'src2'))
 _EXPR_KINDS = frozenset(('label', 'imm', 'imm32', 'kimm'))
+_NAMED_OK = frozenset(('saddr', 'vaddr_off', 'exp_src', 'hwreg', 'sendmsg', 'sendmsg_rtn'))
+
+
+def _macro_imm(item, i, message):
+    """The 16-bit value of a hwreg/sendmsg operand written as a number."""
+    if type(item) is Imm and not item.neg and not item.abs and type(item.value) is not Expr:
+        v = item.value
+        if item.is_float or not -0x8000 <= v <= 0xFFFF:
+            raise Fail("invalid immediate: only 16-bit values are legal", item.col, i)
+        return v & 0xFFFF
+    if (type(item) is Reg or type(item) is Imm) and (item.neg or item.abs):
+        raise _bad(item, i)
+    raise Fail(message, getattr(item, 'col', None), i)
 
 
 def _accept_v16(item):
@@ -325,18 +342,13 @@ def _match_special(slot, item, st, i):
         if type(item) is Func and item.name == 'hwreg':
             vals[slot.field] = special.hwreg_value(item)
         else:
-            v = _imm_int(item, -0x8000, 0xFFFF)
-            if v is None or type(v) is Expr:
-                raise _bad(item, i)
-            vals[slot.field] = v & 0xFFFF
+            vals[slot.field] = _macro_imm(
+                item, i, "expected a hwreg macro, structured immediate or an absolute expression")
     elif kind in ('sendmsg', 'sendmsg_rtn'):
         if type(item) is Func and item.name == 'sendmsg':
             vals[slot.field] = special.sendmsg_value(item, kind == 'sendmsg_rtn')
         else:
-            v = _imm_int(item, -0x8000, 0xFFFF)
-            if v is None or type(v) is Expr:
-                raise _bad(item, i)
-            vals[slot.field] = v & 0xFFFF
+            vals[slot.field] = _macro_imm(item, i, "expected a sendmsg macro or an absolute expression")
     elif kind == 'smem_offset':
         if type(item) is Reg:
             code = _accept_sreg(_SMEM_SOFF_SLOT, item, st)
@@ -388,10 +400,70 @@ def _match_special(slot, item, st, i):
         if code is None:
             raise _bad(item, i)
         vals[slot.field] = code
+    elif kind == 'vinterp_src':
+        if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.count != 1 or item.neg == 'sext':
+            raise _bad(item, i)
+        if item.neg:
+            st.neg |= 1 << slot.index      # |x| is accepted and has no bit here
+        vals[slot.field] = ops.VGPR_FIRST + item.code
+    elif kind == 'exp_src':
+        if type(item) is Named and item.name == 'off' and item.value is None:
+            vals[slot.field] = 0
+        elif type(item) is Reg and item.file == 'v' and item.tag == 'v' and item.count == 1 and not item.neg \
+                and not item.abs:
+            vals[slot.field] = item.code
+            vals['en'] = vals.get('en', 0) | 1 << slot.index
+        else:
+            raise _bad(item, i)
+    elif kind == 'exp_tgt':
+        vals[slot.field] = _exp_target(item, i)
+    elif kind == 'attr':
+        vals['attr'], vals['attr_chan'] = _interp_attr(item, i)
     else:
         if kind in ('waitcnt', 'delay', 'depctr'):
             raise _bad(item, i)
         raise AsmError(f"internal: unknown operand kind {kind}")
+
+
+def _exp_target(item, i):
+    if type(item) is Reg and item.tag == 'null' and not item.neg and not item.abs:
+        raise Fail("exp target is not supported on this GPU", item.col, i)
+    if type(item) is Imm and type(item.value) is Expr and not item.neg and not item.abs:
+        node = item.value.node
+        if node[0] == 'sym':
+            name = node[1]
+            code = syntax_misc.EXP_TARGETS.get(name)
+            if code is not None:
+                return code
+            raise Fail("exp target is not supported on this GPU" if name in syntax_misc.EXP_TARGETS_OLD
+                       else "invalid exp target", item.col, i)
+        while node[0] == 'bin':
+            node = node[2]
+        if node[0] == 'sym':
+            raise Fail("invalid exp target", item.col, i)
+    raise _bad(item, i)
+
+
+def _interp_attr(item, i):
+    """(attribute number, channel) of `attrN.c`."""
+    if type(item) is Reg and not item.neg and not item.abs and item.tag != 'vl' and item.tag != 'vh':
+        raise Fail("invalid interpolation attribute", item.col, i)
+    if type(item) is not Imm or type(item.value) is not Expr or item.neg or item.abs or \
+            item.value.node[0] != 'sym':
+        raise _bad(item, i)
+    name = item.value.node[1]
+    if not name.startswith('attr'):
+        raise Fail("invalid interpolation attribute", item.col, i)
+    chan = syntax_misc.ATTR_CHANNELS.get(name[-1]) if len(name) >= 2 and name[-2] == '.' else None
+    if chan is None:
+        raise Fail("invalid or missing interpolation attribute channel", item.col, i)
+    digits = name[4:-2]
+    if not digits.isdigit() or not digits.isascii():
+        raise Fail("invalid or missing interpolation attribute number", item.col, i)
+    n = int(digits)
+    if n > syntax_misc.ATTR_LAST:
+        raise Fail("out of bounds interpolation attribute number", item.col, i)
+    return n, chan
 
 
 def _check_smem_offset(buffer, v, col, i):
@@ -424,10 +496,13 @@ _MOD_SLOT = {
     'idxen': 'idxen', 'tfe': 'tfe', 'format': 'format', 'quad_perm': 'dpp_ctrl', 'row_shl': 'dpp_ctrl',
     'row_shr': 'dpp_ctrl', 'row_ror': 'dpp_ctrl', 'row_mirror': 'dpp_ctrl', 'row_half_mirror': 'dpp_ctrl',
     'row_share': 'dpp_ctrl', 'row_xmask': 'dpp_ctrl', 'row_mask': 'row_mask', 'bank_mask': 'bank_mask',
-    'bound_ctrl': 'bound_ctrl', 'fi': 'fi', 'dpp8': 'dpp8',
+    'bound_ctrl': 'bound_ctrl', 'fi': 'fi', 'dpp8': 'dpp8', 'done': 'done', 'row_en': 'row_en',
+    'wait_vdst': 'wait_vdst', 'wait_exp': 'wait_exp',
 }
 _KEYWORD_MODS = frozenset(('clamp', 'glc', 'slc', 'dlc', 'gds', 'offen', 'idxen', 'tfe', 'row_mirror',
-                           'row_half_mirror'))
+                           'row_half_mirror', 'done', 'row_en'))
+# Modifiers with a small unsigned value: name -> largest value.
+_WAIT_MODS = {'wait_vdst': 15, 'wait_exp': 7}
 _ROW_BASE = {'row_shl': (0x100, 1, 15), 'row_shr': (0x110, 1, 15), 'row_ror': (0x120, 1, 15),
              'row_share': (0x150, 0, 15), 'row_xmask': (0x160, 0, 15)}
 
@@ -462,7 +537,8 @@ def _mod_value(item, i):
     name = item.name
     slot = _MOD_SLOT.get(name)
     if slot is None:
-        raise Fail("not a valid operand.", item.col, i)
+        raise Fail("not a valid operand." if item.value is not None else "invalid operand for instruction",
+                   item.col, i)
     if name in _KEYWORD_MODS:
         if item.value is not None:
             raise Fail("not a valid operand.", item.col, i)
@@ -484,6 +560,8 @@ def _mod_value(item, i):
             raise Fail("invalid div value.", item.col, i)
         return slot, 0 if v == 1 else 3
     if name in ('op_sel', 'op_sel_hi', 'neg_lo', 'neg_hi'):
+        if type(item.value) is BadList:
+            raise Fail(item.value.message, item.value.col, i)
         return slot, _bit_list(item, i)
     if name == 'quad_perm':
         v = item.value
@@ -528,6 +606,11 @@ def _mod_value(item, i):
         return slot, _int_value(item, i)
     if name in ('offset0', 'offset1'):
         return slot, _int_value(item, i)
+    if name in _WAIT_MODS:
+        v = _int_value(item, i)
+        if not 0 <= v <= _WAIT_MODS[name]:
+            raise Fail(f"invalid {name} value.", item.col, i)
+        return slot, v
     if name == 'format':
         return slot, special.format_value(item.value, item.vcol)
     raise Fail("not a valid operand.", item.col, i)
@@ -539,14 +622,39 @@ def _match_mods(variant, items, start, st: State):
     pos = 0
     for i in range(start, len(items)):
         item = items[i]
-        slot, value = _mod_value(item, i)
+        if type(item) is not Named:
+            raise Fail("invalid operand for instruction", getattr(item, 'col', None), i)
+        name = item.name
+        slot = _MOD_SLOT.get(name)
+        if slot is None:
+            raise Fail("not a valid operand." if item.value is not None else "invalid operand for instruction",
+                       item.col, i)
         if slot == 'offset' and 'swizzle' in allowed:
-            slot, value = 'swizzle', value
+            slot = 'swizzle'
+        if item.value is not None and name in _KEYWORD_MODS:
+            # LLVM reads the keyword, then stops at the colon
+            if slot in allowed or slot in _mnemonic_mods(variant.mnemonic):
+                raise Fail("unknown token in expression", item.vcol - 1, i)
+            raise Fail("not a valid operand.", item.col, i)
         try:
             k = allowed.index(slot, pos)
         except ValueError:
-            raise Fail("invalid operand for instruction" if slot in allowed or slot in _ANY_MOD else
-                       "not a valid operand.", item.col, i) from None
+            if slot in allowed:
+                # a repeated modifier or one out of LLVM's order: a modifier with a value is not
+                # read at all then, except neg_lo/neg_hi and VINTERP's
+                if item.value is None or slot in ('neg_lo', 'neg_hi') or variant.family == 'VINTERP':
+                    _mod_value(item, i)
+                    raise Fail("invalid operand for instruction", item.col, i) from None
+                raise Fail("not a valid operand.", item.col, i) from None
+            if item.value is None:
+                raise Fail("invalid operand for instruction", item.col, i) from None
+            if slot in _mnemonic_mods(variant.mnemonic):
+                _mod_value(item, i)      # LLVM reads the value (and reports its errors) first
+                raise Fail("invalid operand for instruction", item.col, i) from None
+            raise Fail("not a valid operand.", item.col, i) from None
+        vslot, value = _mod_value(item, i)
+        if vslot != slot and not (vslot == 'offset' and slot == 'swizzle'):
+            raise Fail("not a valid operand.", item.col, i)
         if slot == 'cpol':
             bits = mods.get('cpol', ())
             if value in bits:
@@ -561,6 +669,19 @@ def _match_mods(variant, items, start, st: State):
 
 
 _ANY_MOD = frozenset(_MOD_SLOT.values())
+_MNEMONIC_MODS: dict = {}
+
+
+def _mnemonic_mods(mnemonic):
+    """The modifier slots any form of a mnemonic accepts (LLVM parses a modifier with a value
+    when some form of the instruction has it, and checks the form afterwards)."""
+    got = _MNEMONIC_MODS.get(mnemonic)
+    if got is None:
+        got = set()
+        for v in variants().get(mnemonic, ()):
+            got.update(v.mods)
+        got = _MNEMONIC_MODS[mnemonic] = frozenset(got)
+    return got
 
 # ---------------------------------------------------------------------------------------------
 # Family encoders: turn st.vals / st.mods into bytes.
@@ -867,16 +988,46 @@ def _enc_buf(variant, st):
     return _pack(fam, vals, variant.base).to_bytes(8, 'little')
 
 
+def _enc_exp(variant, st):
+    vals = st.vals
+    mods = st.mods
+    if 'done' in mods:
+        vals['done'] = 1
+    if 'row_en' in mods:
+        vals['row'] = 1
+    return _pack('EXP', vals, variant.base).to_bytes(8, 'little')
+
+
+def _enc_ldsdir(variant, st):
+    st.vals['wait_vdst'] = st.mods.get('wait_vdst', 0)
+    return _pack('LDSDIR', st.vals, variant.base).to_bytes(4, 'little')
+
+
+def _enc_vinterp(variant, st):
+    vals = st.vals
+    mods = st.mods
+    vals['neg'] = st.neg
+    if 'clamp' in mods:
+        vals['clmp'] = 1
+    if 'op_sel' in mods:
+        vals['opsel'] = mods['op_sel'][0]
+    vals['waitexp'] = mods.get('wait_exp', 0)
+    return _pack('VINTERP', vals, variant.base).to_bytes(8, 'little')
+
+
 _FAMILY_ENCODERS = {
     'SOP1': _enc_scalar, 'SOP2': _enc_scalar, 'SOPC': _enc_scalar, 'SOPK': _enc_scalar, 'SOPP': _enc_scalar,
     'SMEM': _enc_scalar, 'VOP1': _enc_valu, 'VOP2': _enc_valu, 'VOPC': _enc_valu, 'VOP3': _enc_valu,
     'VOP3SD': _enc_valu, 'VOP3P': _enc_valu, 'DS': _enc_ds, 'FLAT': _enc_flat, 'GLOBAL': _enc_flat,
-    'SCRATCH': _enc_flat, 'MUBUF': _enc_buf, 'MTBUF': _enc_buf,
+    'SCRATCH': _enc_flat, 'MUBUF': _enc_buf, 'MTBUF': _enc_buf, 'EXP': _enc_exp, 'LDSDIR': _enc_ldsdir,
+    'VINTERP': _enc_vinterp,
 }
 
 
 def try_variant(variant, items):
     st = State(variant)
+    if variant.family == 'LDSDIR' and len(variant.slots) > 1 and len(items) > 1:
+        _interp_attr(items[1], 1)       # the attribute is read (and checked) before the match
     try:
         start = _match_slots(variant, items, st)
     except Fail:
@@ -939,7 +1090,7 @@ def _sorted_mods(variant, items):
 class _Plan:
     """A mnemonic as written, resolved once: its base name and the forms to try, split by
     the kind of DPP modifier the operands carry."""
-    __slots__ = ('base', 'suffix', 'plain', 'dpp16', 'dpp8', 'any', 'error', 'cmp')
+    __slots__ = ('base', 'suffix', 'plain', 'dpp16', 'dpp8', 'any', 'error', 'cmp', 'fp_pos', 'sext_pos')
 
     def __init__(self, name):
         base, suffix, forms = lookup(name)
@@ -960,18 +1111,67 @@ class _Plan:
             self.plain = [v for v in cands if v.dpp == 'dpp16']
         else:
             self.plain = [v for v in cands if v.dpp is None]
-        self.dpp16 = [v for v in cands if v.dpp == 'dpp16']
-        self.dpp8 = [v for v in cands if v.dpp == 'dpp8']
+        self.dpp16 = [v for v in cands if v.dpp == 'dpp16'] or self.plain
+        self.dpp8 = [v for v in cands if v.dpp == 'dpp8'] or self.plain
+        self.fp_pos, self.sext_pos = _modifier_positions(forms)
+
+
+def _modifier_positions(forms):
+    """Operand positions where some form of a mnemonic takes source modifiers (neg/abs) and
+    where it takes sext(). LLVM reads modifiers only at such positions."""
+    fp = set()
+    sx = set()
+    for v in forms:
+        seqs = [v.slots]
+        if any(s.optional and s.kind == 'fixed' for s in v.slots):
+            seqs.append([s for s in v.slots if not (s.optional and s.kind == 'fixed')])
+        for seq in seqs:
+            for k, s in enumerate(seq):
+                if (s.kind == 'src' and s.fpmods) or s.kind == 'vinterp_src':
+                    fp.add(k)
+                if s.kind == 'src' and s.name == 'sext':
+                    sx.add(k)
+    return frozenset(fp), frozenset(sx)
+
+
+def _check_modifier_positions(plan, items, col0):
+    """Items with source modifiers where the mnemonic takes none are no valid operands;
+    `--x` is an expression there (and an error where modifiers are read)."""
+    out = None
+    mods = None
+    for k, it in enumerate(items):
+        t = type(it)
+        if t is Named:
+            if it.value is None:
+                continue
+            # a modifier no form of the mnemonic has does not parse
+            if mods is None:
+                mods = _mnemonic_mods(plan.base)
+            slot = _MOD_SLOT.get(it.name)
+            if slot not in mods and not (slot == 'offset' and 'swizzle' in mods):
+                raise AsmError("not a valid operand.", 0, col0 + it.col + 1)
+        elif (t is Reg or t is Imm) and (it.neg or it.abs):
+            neg = it.neg
+            if neg == 'expr':
+                if k in plan.fp_pos or k in plan.sext_pos:
+                    raise AsmError("invalid syntax, expected 'neg' modifier", 0, col0 + it.col + 1)
+                if out is None:
+                    out = list(items)
+                out[k] = Imm(it.value, False, it.col)
+            elif k not in (plan.sext_pos if neg == 'sext' else plan.fp_pos):
+                raise AsmError("not a valid operand.", 0, col0 + it.col + 1)
+    return items if out is None else out
 
 
 _PLANS: dict = {}
 _DPP_MODS = frozenset(('dpp_ctrl', 'dpp8', 'row_mask', 'bank_mask', 'bound_ctrl', 'fi'))
 
 
-def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = False):
+def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = False, plain: bool = False):
     """Encode one instruction (mnemonic as written, lower case; parsed operand items).
     Returns an Encoded. Raises AsmError (column relative to the operand text + col0).
-    any_order: the trailing modifiers may come in any order (the builder's keywords)."""
+    any_order: the trailing modifiers may come in any order (the builder's keywords).
+    plain: the caller knows no item has source modifiers or is a modifier with a value."""
     plan = _PLANS.get(name)
     if plan is None:
         plan = _PLANS[name] = _Plan(name)
@@ -990,6 +1190,12 @@ def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = 
                     break
                 if plan.suffix not in ('dpp', 'e64_dpp'):
                     cands = plan.any
+    if not plain:
+        for it in items:
+            t = type(it)
+            if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None):
+                items = _check_modifier_positions(plan, items, col0)
+                break
     if plan.cmp and items and type(items[0]) in (Reg, Imm) and (items[0].neg or items[0].abs):
         # the first operand of a compare is its destination: no source modifiers there
         raise AsmError("invalid operand for instruction", 0, col0 + items[0].col + 1)

@@ -106,6 +106,56 @@ class Sym:
         return f"Sym({self.name})"
 
 
+class BadList:
+    """A bit-list modifier value (op_sel:[..], neg_lo:[..] ...) that did not parse: the error
+    and its 0-based column. Whether LLVM reports it as is depends on the instruction."""
+    __slots__ = ('message', 'col')
+
+    def __init__(self, message, col):
+        self.message = message
+        self.col = col
+
+    def __repr__(self):
+        return f"BadList({self.message!r})"
+
+
+# Modifiers whose value is a list of up to four 0/1 bits.
+BIT_LISTS = frozenset(('op_sel', 'op_sel_hi', 'neg_lo', 'neg_hi'))
+
+
+def _parse_bit_list(p: ExprParser, name: str):
+    """The elements of `[b0,b1,...]` at the cursor (on '['), or a BadList. After an error the
+    rest of the operands is skipped: the error is the statement's first."""
+    p.advance()
+    elems = []
+    err = None
+    for k in range(4):
+        t = p.tok
+        try:
+            v = p.parse_expr()
+        except AsmError as e:
+            err = BadList(e.message, e.column - 1)
+            break
+        if isinstance(v, Expr):
+            err = BadList("expected absolute expression", t[2])
+            break
+        if v not in (0, 1):
+            err = BadList(f"invalid {name} value.", t[2])
+            break
+        elems.append(v)
+        if p.accept(']'):
+            return elems
+        if k == 3:
+            err = BadList("expected a closing square bracket", p.tok[2])
+            break
+        if not p.accept(','):
+            err = BadList("expected a comma", p.tok[2])
+            break
+    while p.kind() != 'end':
+        p.advance()
+    return err
+
+
 # Special registers: name -> (code, count, tag). Count None fits any operand width.
 SPECIAL_REGS = {
     'vcc_lo': (ops.VCC_LO, 1, 'vcc_lo'), 'vcc_hi': (ops.VCC_HI, 1, 'vcc_hi'), 'vcc': (ops.VCC_LO, 2, 'vcc'),
@@ -182,19 +232,20 @@ def _reg_index_value(p: ExprParser) -> int:
 
 
 def _make_reg(prefix: str, first: int, count: int, col: int) -> Reg:
+    # LLVM checks the size, then the alignment, then the range
     if prefix == 'v':
-        if first < 0 or first + count > VGPR_COUNT:
-            raise AsmError("register index is out of range", 0, col + 1)
         if count not in VGPR_SIZES:
             raise AsmError("invalid or unsupported register size", 0, col + 1)
+        if first < 0 or first + count > VGPR_COUNT:
+            raise AsmError("register index is out of range", 0, col + 1)
         return Reg('v', first, count, 'v', col)
-    limit = SGPR_COUNT if prefix == 's' else TTMP_COUNT
-    if first < 0 or first + count > limit:
-        raise AsmError("register index is out of range", 0, col + 1)
     if count not in SGPR_SIZES:
         raise AsmError("invalid or unsupported register size", 0, col + 1)
     if (count == 2 and first % 2) or (count >= 4 and first % 4):
         raise AsmError("invalid register alignment", 0, col + 1)
+    limit = SGPR_COUNT if prefix == 's' else TTMP_COUNT
+    if first < 0 or first + count > limit:
+        raise AsmError("register index is out of range", 0, col + 1)
     base = 0 if prefix == 's' else ops.TTMP_FIRST
     return Reg('s', base + first, count, prefix, col)
 
@@ -349,7 +400,15 @@ def parse_source(p: ExprParser):
     if t[0] == '-':
         nxt = p.peek()
         if nxt[0] == '-':
-            raise p.error("invalid syntax, expected 'neg' modifier")
+            # `--x`: an expression where the operand takes no modifiers, an error where it does
+            # (the encoder decides by the operand's position)
+            try:
+                v = p.parse_expr()
+            except AsmError:
+                raise p.error("invalid syntax, expected 'neg' modifier", t) from None
+            return Imm(v, False, col, 'expr')
+        if nxt[0] == 'id' and nxt[1] == 'sext' and p.peek(2)[0] == '(':
+            raise p.error("not a valid operand.")
         if nxt[0] == '|' or (nxt[0] == 'id' and nxt[1] == 'abs' and p.peek(2)[0] == '(') or \
                 is_register_token(p, p.i + 1):
             p.advance()
@@ -442,6 +501,8 @@ def parse_item(p: ExprParser):
             vtok = p.tok
             if vtok[0] == 'end':
                 raise p.error(f"expected a value for {name}")
+            if vtok[0] == '[' and name in BIT_LISTS:
+                return Named(name, _parse_bit_list(p, name), t[2], vtok[2])
             return Named(name, _parse_value(p), t[2], vtok[2])
         if name in KEYWORDS and nxt != '(' and nxt not in BINOPS:
             p.advance()
@@ -455,6 +516,8 @@ def parse_tokens(toks: list) -> list:
     p = ExprParser(toks)
     items = []
     while p.kind() != 'end':
+        if p.kind() == ',':
+            raise p.error("unknown token in expression")
         items.append(parse_item(p))
         p.accept(',')
     return items
@@ -589,16 +652,20 @@ def _cached(text: str) -> list:
 
 
 def operand_items_flagged(text: str):
-    """(items, whether any item holds an expression naming symbols), from the caches."""
+    """(items, whether any item holds an expression naming symbols, whether no item has source
+    modifiers or is a modifier with a value), from the caches."""
     r = _flag_cache.get(text)
     if r is None:
         items = _items(text)
         has_expr = False
+        plain = True
         for it in items:
-            if (type(it) is Imm or type(it) is Named) and type(it.value) is Expr:
+            t = type(it)
+            if (t is Imm or t is Named) and type(it.value) is Expr:
                 has_expr = True
-                break
-        r = (items, has_expr)
+            if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None):
+                plain = False
+        r = (items, has_expr, plain)
         if len(_flag_cache) > _CACHE_LIMIT:
             _flag_cache.clear()
         _flag_cache[text] = r
@@ -615,8 +682,13 @@ def operand_items(text: str) -> list:
     return operand_items_flagged(text)[0]
 
 
+_EMPTY_PIECE = re.compile(r'^\s*,|,\s*,')
+
+
 def _items(text: str) -> list:
     pieces = _split_pieces(text)
+    if pieces is not None and len(pieces) > 1 and _EMPTY_PIECE.search(text) is not None:
+        pieces = None       # an empty operand: the full parser reports it
     if pieces is None:
         items = parse_tokens(tokenize(text))
     else:

@@ -12,9 +12,11 @@ import random
 from isa.asm.special import DELAY_IDS, DELAY_SKIPS, DEPCTR_FIELDS, GFX11_HWREGS, GFX11_MSGS
 from isa.asm.syntax import variants
 from isa.asm.syntax_mem import UNIFIED_FORMATS
+from isa.asm.syntax_misc import ATTR_LAST, EXP_TARGETS
 
 FAMILIES = ('SOP1', 'SOP2', 'SOPK', 'SOPC', 'SOPP', 'SMEM', 'VOP1', 'VOP2', 'VOPC', 'VOP3', 'VOP3SD', 'VOP3P',
-            'DPP16', 'DPP8', 'VOPD', 'DS', 'FLAT', 'GLOBAL', 'SCRATCH', 'MUBUF', 'MTBUF')
+            'DPP16', 'DPP8', 'VOPD', 'DS', 'FLAT', 'GLOBAL', 'SCRATCH', 'MUBUF', 'MTBUF', 'EXP', 'LDSDIR',
+            'VINTERP')
 
 _SPECIAL32 = ('vcc_lo', 'vcc_hi', 'exec_lo', 'exec_hi', 'm0', 'null')
 _SPECIAL64 = ('vcc', 'exec', 'null')
@@ -123,6 +125,14 @@ class _Gen:
             return 'clamp'
         if name == 'omod':
             return self.pick(('mul:2', 'mul:4', 'div:2'))
+        if name in ('done', 'row_en'):
+            return name
+        if name == 'wait_vdst':
+            return f'wait_vdst:{r.randrange(16)}'
+        if name == 'wait_exp':
+            return f'wait_exp:{r.randrange(8)}'
+        if fam == 'VINTERP' and name == 'op_sel':
+            return 'op_sel:' + self.bits(r.randrange(1, 5))
         if name in ('op_sel', 'op_sel_hi', 'neg_lo', 'neg_hi'):
             nsrc = sum(1 for s in variant.slots if s.kind == 'src')
             if fam == 'VOP3' and name == 'op_sel':
@@ -218,6 +228,17 @@ class _Gen:
             return self.scalar(1, slot.tags) if self.chance(0.6) else str(r.randrange(-16, 65))
         if k == 'v16':
             return f'v{r.randrange(128)}.{self.pick("lh")}'
+        if k == 'exp_tgt':
+            return self.pick(sorted(EXP_TARGETS))
+        if k == 'exp_src':
+            return 'off' if self.chance(0.2) else self.vgpr(1)
+        if k == 'attr':
+            return f'attr{r.randrange(ATTR_LAST + 1)}.{self.pick("xyzw")}'
+        if k == 'vinterp_src':
+            text = self.vgpr(1)
+            if self.chance(0.3):
+                text = self.pick((f'-{text}', f'|{text}|', f'neg({text})', f'abs({text})', f'-|{text}|'))
+            return text
         return None
 
     def waitcnt(self):

@@ -154,7 +154,7 @@ class Variant:
     __slots__ = ('mnemonic', 'name', 'family', 'fmt', 'opcode', 'slots', 'mods', 'dpp', 'suffixes',
                  'op', 'flags', 'custom', 'base', 'size', 'nsrc')
 
-    def __init__(self, mnemonic, name, family, fmt, opcode, slots, mods=(), dpp=None, suffixes=('',),
+    def __init__(self, mnemonic, name, family, fmt, opcode, slots, mods=(), dpp=None, suffixes=('', 'e32'),
                  op=None, flags=frozenset(), custom=None):
         self.mnemonic = mnemonic
         self.name = name
@@ -376,9 +376,10 @@ def variants() -> dict:
         _build_smem(op, lst)
         put(op.mnemonic, lst)
 
-    from isa.asm import syntax_mem, syntax_valu
+    from isa.asm import syntax_mem, syntax_misc, syntax_valu
     syntax_valu.build(add)
     syntax_mem.build(add)
+    syntax_misc.build(add)
 
     for name in list(out):
         if name in UNKNOWN or is_unsupported(name):

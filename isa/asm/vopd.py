@@ -103,7 +103,12 @@ def encode_vopd(xname, xitems, xcol0, xmcol, yname, yitems, ycol0, ymcol):
     global _OPCODES
     if _OPCODES is None:
         _OPCODES = _ops()
+    if xname.endswith('_e32') and xname[:-4] in _OPCODES and xname[:-4] not in _Y_ONLY:
+        xname = xname[:-4]       # the X half may carry the suffix of its VOP2 form
     if xname not in _OPCODES or xname in _Y_ONLY:
+        for suffix, what in (('_e64', 'e64'), ('_dpp', 'dpp'), ('_e64_dpp', 'e64_dpp'), ('_sdwa', 'sdwa')):
+            if xname.endswith(suffix) and xname[:-len(suffix)] in _OPCODES:
+                raise AsmError(f"{what} variant of this instruction is not supported", 0, xmcol + 1)
         raise AsmError("invalid instruction", 0, xmcol + 1)
     if yname not in _OPCODES:
         raise AsmError("invalid VOPDY instruction", 0, ymcol + 1)

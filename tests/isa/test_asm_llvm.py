@@ -28,7 +28,8 @@ from isa.asm.sample import mutate, random_instructions
 from isa.errors import AsmError
 
 FAMILIES = ("SOP1", "SOP2", "SOPK", "SOPC", "SOPP", "SMEM", "VOP1", "VOP2", "VOPC", "VOP3", "VOP3SD", "VOP3P",
-            "WMMA", "VOPD", "DPP16", "DPP8", "DS", "FLAT", "GLOBAL", "SCRATCH", "MUBUF", "MTBUF")
+            "WMMA", "VOPD", "DPP16", "DPP8", "DS", "FLAT", "GLOBAL", "SCRATCH", "MUBUF", "MTBUF", "EXP", "LDSDIR",
+            "VINTERP")
 WORDS_PER_FAMILY = 1000
 WORD_SEED = 20240601        # shared with the disassembler tests' corpus (one disk cache)
 TEXT_LINES = 21_000
@@ -451,6 +452,35 @@ flat_atomic_add v1, v[2:3], v4 glc
 v_add_f32 v1, v2, v3 ; comment
 v_add_f32 v1, v2, v3 // comment
 v_add_f32 v1, /* inline */ v2, v3
+v_add_f32 v1 v2 v3
+s_nop 0,
+v_add_f32 v1, v2, v3,
+v_mov_b32 v1, --1
+s_nop --1
+s_mov_b32_e32 s1, s2
+global_load_b32_e32 v1, v[2:3], off
+s_waitcnt_e32 vmcnt(0)
+v_dual_mul_f32_e32 v1, v2, v3 :: v_dual_mov_b32 v2, v3
+exp mrt0 v1, v2, v3, v4
+exp mrt7 v1, off, v3, off done
+exp mrtz v1, v2, v3, v4 done row_en
+exp pos4 off, off, off, off
+exp prim v1, v2, v3, v4
+exp dual_src_blend1, v1, v2, v3, v4
+exp_e32 mrt0 v1, v2, v3, v4
+lds_param_load v1, attr0.x
+lds_param_load v255, attr32.w wait_vdst:15
+lds_param_load v1, attr01.y, wait_vdst:3
+lds_param_load_e32 v1, attr1.z
+lds_direct_load v1
+lds_direct_load v1 wait_vdst:0x7
+v_interp_p10_f32 v1, v2, v3, v4
+v_interp_p10_f32 v1, -v2, |v3|, -|v4| clamp wait_exp:7
+v_interp_p2_f32_e64 v1, neg(v2), abs(v3), v4 wait_exp:2
+v_interp_p10_f16_f32 v1, v2, v3, v4 op_sel:[1,0,1,0]
+v_interp_p2_f16_f32 v1, v2, v3, v4 clamp op_sel:[0,0,0,1] wait_exp:5
+v_interp_p10_rtz_f16_f32 v1, v2, v3, v4 op_sel:[1]
+v_interp_p2_rtz_f16_f32 v255, v254, v253, v252 op_sel:[1,1,1]
 """.strip().splitlines()
 
 ERROR_CASES = """
@@ -543,6 +573,76 @@ v_foo_f32 v1, v2, v3
 s_branch label + 4
 """.strip().splitlines()
 
+# Rejected lines whose message and column are LLVM's exactly.
+EXACT_ERROR_CASES = """
+v_add_f32 v1,, v2, v3
+v_add_f32 , v1, v2, v3
+s_endpgm ,
+v_add_f32 -v1, v2, v3
+v_and_b32 v1, -v2, v3
+v_mov_b32 v1, |v2|
+s_mov_b32 s1, -s2
+global_load_b32 v1, -v[2:3], off
+v_add_f32 v1, sext(v2), v3
+v_add_f32 v1, --1, v2
+v_add_f32 v1, v2, v3 done
+v_add_f32 v1, v2, v3 wait_exp:1
+v_add_f32 v1, v2, v3 offset:1
+v_add_f32_e64 v1, v2, v3 clamp:1
+global_load_b32 v1, v[2:3], off glc:1
+v_mad_u16 v1, v2, v3, v4 op_sel:[2,0,0,0]
+v_mad_u16 v1, v2, v3, v4 op_sel:[1,0,0,0] op_sel:[0,0,0,0]
+v_mad_u16 v1, v2, v3, v4 clamp op_sel:[1,0,0,0]
+v_mad_u16 v1, v2, v3, v4 op_sel:[]
+v_mad_u16 v1, v2, v3, v4 op_sel:[1,0,0,0,0]
+v_mad_u16 v1, v2, v3, v4 op_sel:[1 0]
+v_mad_u16 v1, v2, v3, v4 op_sel:[x]
+v_pk_add_f16 v1, v2, v3 neg_lo:[1,0] neg_lo:[2]
+v_pk_add_f16 v1, v2, v3 neg_hi:[1,0] neg_lo:[0,0]
+s_mov_b32 s[100:140], s1
+s_mov_b32 s[105:108], s1
+s_mov_b32 s[1:12], s1
+v_mov_b32 v[254:257], v1
+s_mov_b64 s[1:2], 0
+s_getreg_b32 s1, foo
+s_sendmsg v1
+s_sendmsg 0x10000
+s_mov_b32_e64 s1, s2
+v_fma_f32_e32 v1, v2, v3, v4
+v_dual_mov_b32_e64 v1, v2 :: v_dual_mov_b32 v2, v3
+exp mrt8 v1, v2, v3, v4
+exp null v1, v2, v3, v4
+exp param3 v1, v2, v3, v4
+exp mrt01 v1, v2, v3, v4
+exp mrt0 v1, v2, v3
+exp mrt0 v1, v2, v3, v4 row_en done
+exp mrt0 v1, v2, v3, v4 compr
+exp mrt0 s1, v2, v3, v4
+exp_e64 mrt0 v1, v2, v3, v4
+lds_param_load v1, attr33.x
+lds_param_load v1, attr1.q
+lds_param_load v1, attr1
+lds_param_load v1, attr.x
+lds_param_load v1, ATTR1.x
+lds_param_load v1, v2
+lds_param_load attr1.x, v1
+lds_param_load v1, attr1.x wait_vdst:16
+lds_param_load v1, attr1.x wait_vdst:1 wait_vdst:2
+lds_direct_load v1, attr1.x
+lds_direct_load_e64 v1
+v_interp_p10_f32 v1, v2, v3, v4 wait_exp:8
+v_interp_p10_f32 v1, s2, v3, v4
+v_interp_p10_f32 v1, 1.0, v3, v4
+v_interp_p10_f32 v1, v2, v3, v4 op_sel:[0,0,0,0]
+v_interp_p10_f32 v1, v2, v3, v4 wait_exp:1 clamp
+v_interp_p10_f32 v1, v2, v3, v4 mul:2
+v_interp_p10_f32 -v1, v2, v3, v4
+v_interp_p10_f32 v1, sext(v2), v3, v4
+v_interp_p10_f16_f32 v1, v2.l, v3, v4
+v_interp_p10_f16_f32 v1, v2, v3, v4 op_sel:[1,1,1,1] op_sel:[2]
+v_interp_p10_f32_e32 v1, v2, v3, v4
+""".strip().splitlines()
+
 
 @pytest.mark.llvm
 def test_syntax_cases_match_llvm(llvm):
@@ -573,6 +673,20 @@ def test_error_cases_rejected_like_llvm(llvm):
     assert not bad, "\n".join(bad)
     # the message is LLVM's own for most cases (it may differ where several forms fail)
     assert same_message >= 0.75 * len(ERROR_CASES), same_message
+
+
+@pytest.mark.llvm
+def test_exact_error_messages_and_columns(llvm):
+    """For these the message and the column are LLVM's own."""
+    ref = _mc_encode(llvm.mc, EXACT_ERROR_CASES)
+    bad = []
+    for text, (want, err) in zip(EXACT_ERROR_CASES, ref):
+        assert want is None, f"llvm-mc accepts a case meant to be invalid: {text!r}"
+        got, ours = _ours(text)
+        mine = f"{ours.column}: {ours.message}" if got is None else got.hex()
+        if mine != err:
+            bad.append(f"{text!r}: llvm {err}, ours {mine}")
+    assert not bad, "\n".join(bad)
 
 
 @pytest.mark.llvm
