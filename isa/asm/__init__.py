@@ -517,8 +517,9 @@ class Assembler:
         raise AsmError("unknown directive", lineno, dcol + 1, raw)
 
 
-_DATA_DIRECTIVES = {'.byte': 1, '.short': 2, '.hword': 2, '.2byte': 2, '.value': 2, '.long': 4, '.int': 4,
-                    '.4byte': 4, '.word': 4, '.quad': 8, '.8byte': 8}
+# (.word and .hword are no AMDGPU directives: llvm-mc rejects them)
+_DATA_DIRECTIVES = {'.byte': 1, '.short': 2, '.2byte': 2, '.value': 2, '.long': 4, '.int': 4,
+                    '.4byte': 4, '.quad': 8, '.8byte': 8}
 _IGNORED_DIRECTIVES = frozenset(('.text', '.globl', '.global', '.type', '.size', '.local', '.weak', '.hidden',
                                  '.protected', '.file', '.ident', '.loc', '.cfi_startproc', '.cfi_endproc',
                                  '.amdgcn_target', '.amdgpu_hsa_kernel', '.p2align_end'))

@@ -641,6 +641,8 @@ v_interp_p10_f32 v1, sext(v2), v3, v4
 v_interp_p10_f16_f32 v1, v2.l, v3, v4
 v_interp_p10_f16_f32 v1, v2, v3, v4 op_sel:[1,1,1,1] op_sel:[2]
 v_interp_p10_f32_e32 v1, v2, v3, v4
+.word 1
+.hword 2
 """.strip().splitlines()
 
 
