@@ -251,7 +251,7 @@ def _item(x):
 
 
 _FLAG_MODS = frozenset(('clamp', 'glc', 'slc', 'dlc', 'gds', 'offen', 'idxen', 'tfe', 'row_mirror',
-                        'row_half_mirror'))
+                        'row_half_mirror', 'done', 'row_en'))
 
 
 def _mod_items(kw: dict) -> list:

@@ -114,6 +114,14 @@ CASES = [
      "tbuffer_load_format_x v1, off, s[4:7], 0 format:[BUF_FMT_32_FLOAT]"),
     (lambda: ins.tbuffer_load_format_x(v[1], off, s[4:8], 0, format=["BUF_DATA_FORMAT_32", "BUF_NUM_FORMAT_FLOAT"]),
      "tbuffer_load_format_x v1, off, s[4:7], 0 format:[BUF_FMT_32_FLOAT]"),
+    (lambda: ins.exp("mrt0", v[1], v[2], off, v[4], done=True), "exp mrt0 v1, v2, off, v4 done"),
+    (lambda: ins.exp("pos4", off, off, off, off, row_en=True, done=True), "exp pos4 off, off, off, off done row_en"),
+    (lambda: ins.lds_param_load(v[1], "attr3.z", wait_vdst=2), "lds_param_load v1, attr3.z wait_vdst:2"),
+    (lambda: ins.lds_direct_load(v[7]), "lds_direct_load v7"),
+    (lambda: ins.v_interp_p10_f32(v[1], -v[2], v[3], v[4], wait_exp=3, clamp=True),
+     "v_interp_p10_f32 v1, -v2, v3, v4 clamp wait_exp:3"),
+    (lambda: ins.v_interp_p2_f16_f32(v[1], v[2], v[3], v[4], op_sel=[0, 0, 0, 1]),
+     "v_interp_p2_f16_f32 v1, v2, v3, v4 op_sel:[0,0,0,1]"),
 ]
 
 
