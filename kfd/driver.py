@@ -11,8 +11,9 @@ from __future__ import annotations
 import abc
 import ctypes
 import errno
+import os
 
-from kfd import abi
+from kfd import abi, hostmem
 from kfd.errors import KFDError
 from kfd.topology import Topology
 
@@ -72,6 +73,27 @@ def check_doorbell_offset(gpu_id: int, doorbell_offset: int) -> int:
     return in_slice
 
 
+def map_host(address: int | None, length: int, prot: int, flags: int, fd: int, offset: int,
+             source: str) -> int:
+    """mmap for a backend: exactly at `address` when one is given (MAP_FIXED), a KFDError with
+    the kernel's errno naming `source` when the kernel refuses."""
+    if address is not None:
+        flags |= hostmem.MAP_FIXED
+    try:
+        return hostmem.mmap(address or 0, length, prot, flags, fd, offset)
+    except OSError as e:
+        raise KFDError(e.errno, "mmap", f"mapping {length:#x} bytes of {source} at offset "
+                                        f"{offset:#x}: {os.strerror(e.errno)}") from None
+
+
+def unmap_host(address: int, length: int) -> None:
+    """munmap for a backend, failing with a KFDError."""
+    try:
+        hostmem.munmap(address, length)
+    except OSError as e:
+        raise KFDError(e.errno, "munmap", str(e)) from None
+
+
 class Driver(abc.ABC):
     """One process's view of the KFD. Use as a context manager or call open() and close()."""
 
@@ -80,6 +102,7 @@ class Driver(abc.ABC):
     def __init__(self) -> None:
         self._is_open = False
         self.version: tuple[int, int] | None = None  # (major, minor) from GET_VERSION after open
+        self._render_fds: dict[int, int] = {}         # gpu_id -> render node, opened once
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -98,6 +121,9 @@ class Driver(abc.ABC):
         """Release every mapping and file the driver made (idempotent)."""
         if self._is_open:
             self._is_open = False
+            for fd in self._render_fds.values():
+                os.close(fd)
+            self._render_fds.clear()
             self._close()
 
     def __enter__(self) -> Driver:
@@ -149,7 +175,13 @@ class Driver(abc.ABC):
     def drm_fd(self, gpu_id: int) -> int:
         """The file descriptor of the GPU's render node, for ACQUIRE_VM (opened once)."""
         self._require_open("drm_fd")
-        return self._drm_fd(gpu_id)
+        return self._render_node_fd(gpu_id)
+
+    def _render_node_fd(self, gpu_id: int) -> int:
+        fd = self._render_fds.get(gpu_id)
+        if fd is None:
+            fd = self._render_fds[gpu_id] = self._open_render_node(gpu_id)
+        return fd
 
     def doorbell(self, gpu_id: int, doorbell_offset: int) -> Doorbell:
         """The doorbell of a queue, from the gpu_id and doorbell_offset of its CREATE_QUEUE."""
@@ -163,7 +195,8 @@ class Driver(abc.ABC):
         """Open the device and return its KFD (major, minor) version from GET_VERSION."""
 
     @abc.abstractmethod
-    def _close(self) -> None: ...
+    def _close(self) -> None:
+        """Release what the backend holds (render nodes are closed before this)."""
 
     @abc.abstractmethod
     def _ioctl(self, definition: abi.IoctlDef, args: ctypes.Structure) -> None: ...
@@ -176,7 +209,8 @@ class Driver(abc.ABC):
     def _munmap(self, address: int, length: int) -> None: ...
 
     @abc.abstractmethod
-    def _drm_fd(self, gpu_id: int) -> int: ...
+    def _open_render_node(self, gpu_id: int) -> int:
+        """Open the render node of a GPU (drm_fd keeps it open until close)."""
 
     @abc.abstractmethod
     def _doorbell(self, gpu_id: int, doorbell_offset: int, offset_in_slice: int) -> Doorbell: ...

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from kfd import abi, hostmem
-from kfd.driver import Doorbell, Driver
+from kfd.driver import Doorbell, Driver, map_host, unmap_host
 from kfd.errors import KFDError, KFDUnavailable, TopologyError
 from kfd.topology import DEFAULT_ROOT, Node, Topology, read_topology
 
@@ -50,7 +50,6 @@ class RealDriver(Driver):
         self.dri_dir = Path(dri_dir)
         self._fd: int | None = None
         self._topology: Topology | None = None
-        self._render_fds: dict[int, int] = {}
         self._doorbell_pages: dict[int, int] = {}  # gpu_id -> address of the mapped slice
 
     # --- topology ----------------------------------------------------------------------------
@@ -103,9 +102,6 @@ class RealDriver(Driver):
         for address in self._doorbell_pages.values():
             hostmem.munmap(address, abi.KFD_DOORBELL_SLICE_SIZE)
         self._doorbell_pages.clear()
-        for fd in self._render_fds.values():
-            os.close(fd)
-        self._render_fds.clear()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -132,38 +128,25 @@ class RealDriver(Driver):
         elif gpu_id is None:
             fd, source = self._fd, str(self.kfd_path)
         else:
-            fd, source = self._drm_fd(gpu_id), f"the render node of gpu_id {gpu_id:#x}"
-        if address is not None:
-            flags |= hostmem.MAP_FIXED
-        try:
-            return hostmem.mmap(address or 0, length, prot, flags, fd, offset)
-        except OSError as e:
-            raise KFDError(e.errno, "mmap", f"mapping {length:#x} bytes of {source} at offset "
-                                            f"{offset:#x}: {os.strerror(e.errno)}") from None
+            fd, source = self._render_node_fd(gpu_id), f"the render node of gpu_id {gpu_id:#x}"
+        return map_host(address, length, prot, flags, fd, offset, source)
 
     def _munmap(self, address: int, length: int) -> None:
-        try:
-            hostmem.munmap(address, length)
-        except OSError as e:
-            raise KFDError(e.errno, "munmap", str(e)) from None
+        unmap_host(address, length)
 
-    def _drm_fd(self, gpu_id: int) -> int:
-        fd = self._render_fds.get(gpu_id)
-        if fd is None:
-            try:
-                node = self.topology.node_by_gpu_id(gpu_id)
-            except TopologyError as e:
-                raise KFDError(errno.EINVAL, "drm_fd", str(e)) from None
-            path = render_node_path(node, self.dri_dir)
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-            except PermissionError:
-                raise KFDUnavailable(f"permission denied opening {path}: {GROUP_HINT}") from None
-            except OSError as e:
-                raise KFDUnavailable(f"cannot open {path}, the render node of gpu_id {gpu_id:#x}: "
-                                     f"{e.strerror}") from None
-            self._render_fds[gpu_id] = fd
-        return fd
+    def _open_render_node(self, gpu_id: int) -> int:
+        try:
+            node = self.topology.node_by_gpu_id(gpu_id)
+        except TopologyError as e:
+            raise KFDError(errno.EINVAL, "drm_fd", str(e)) from None
+        path = render_node_path(node, self.dri_dir)
+        try:
+            return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except PermissionError:
+            raise KFDUnavailable(f"permission denied opening {path}: {GROUP_HINT}") from None
+        except OSError as e:
+            raise KFDUnavailable(f"cannot open {path}, the render node of gpu_id {gpu_id:#x}: "
+                                 f"{e.strerror}") from None
 
     def _doorbell(self, gpu_id: int, doorbell_offset: int, offset_in_slice: int) -> Doorbell:
         page = self._doorbell_pages.get(gpu_id)

@@ -13,7 +13,7 @@ import errno
 import os
 
 from kfd import abi, hostmem
-from kfd.driver import Doorbell, Driver
+from kfd.driver import Doorbell, Driver, map_host, unmap_host
 from kfd.errors import KFDError
 from kfd.sim import usermem
 from kfd.sim.chardev import Chardev
@@ -60,7 +60,6 @@ class SimDriver(Driver):
         self._process: SimProcess | None = None
         self._queues: QueueManager | None = None
         self._chardev: Chardev | None = None
-        self._render_fds: dict[int, int] = {}
 
     # --- the machine ---------------------------------------------------------------------------
 
@@ -104,9 +103,6 @@ class SimDriver(Driver):
             self._queues.close()
         if self._process is not None:
             self._process.close()
-        for fd in self._render_fds.values():
-            os.close(fd)
-        self._render_fds.clear()
         self._queues = self._process = self._chardev = None
         if self._sysfs is not None:
             self._sysfs.close()
@@ -119,17 +115,13 @@ class SimDriver(Driver):
 
     def _mmap(self, offset: int, length: int, prot: int, flags: int, address: int | None,
               gpu_id: int | None) -> int:
+        if flags & hostmem.MAP_ANONYMOUS:
+            return map_host(address, length, prot, flags, -1, 0, "anonymous memory")
         try:
-            if flags & hostmem.MAP_ANONYMOUS:
-                if address is not None:
-                    flags |= hostmem.MAP_FIXED
-                return hostmem.mmap(address or 0, length, prot, flags, -1, 0)
             if gpu_id is not None:
                 return self._process.mmap_bo(gpu_id, offset, length, address)
             return self._mmap_kfd(offset, length, prot, address)
-        except KernelError as e:
-            raise KFDError(e.errno, "mmap", str(e)) from None
-        except OSError as e:
+        except (KernelError, OSError) as e:
             raise KFDError(e.errno, "mmap", str(e)) from None
 
     def _mmap_kfd(self, offset: int, length: int, prot: int, address: int | None) -> int:
@@ -155,22 +147,14 @@ class SimDriver(Driver):
         raise KernelError(errno.EINVAL, f"mmap offset {offset:#x}: no reserved memory on a dGPU")
 
     def _munmap(self, address: int, length: int) -> None:
-        if self._process.munmap(address, length):
-            return
-        try:
-            hostmem.munmap(address, length)
-        except OSError as e:
-            raise KFDError(e.errno, "munmap", str(e)) from None
+        if not self._process.munmap(address, length):
+            unmap_host(address, length)
 
-    def _drm_fd(self, gpu_id: int) -> int:
-        fd = self._render_fds.get(gpu_id)
-        if fd is None:
-            path = self._machine().render_nodes.get(gpu_id)
-            if path is None:
-                raise KFDError(errno.EINVAL, "drm_fd", f"no GPU with gpu_id {gpu_id:#x}")
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-            self._render_fds[gpu_id] = fd
-        return fd
+    def _open_render_node(self, gpu_id: int) -> int:
+        path = self._machine().render_nodes.get(gpu_id)
+        if path is None:
+            raise KFDError(errno.EINVAL, "drm_fd", f"no GPU with gpu_id {gpu_id:#x}")
+        return os.open(path, os.O_RDWR | os.O_CLOEXEC)
 
     def _doorbell(self, gpu_id: int, doorbell_offset: int, offset_in_slice: int) -> Doorbell:
         pdd = self._process.pdds.get(gpu_id)
