@@ -24,12 +24,12 @@ MAP_FIXED_NOREPLACE = 0x100000
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_mmap = _libc.mmap
+libc = ctypes.CDLL(None, use_errno=True)  # the C library, for the calls Python's os lacks
+_mmap = libc.mmap
 _mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                   ctypes.c_int64]
 _mmap.restype = ctypes.c_void_p
-_munmap = _libc.munmap
+_munmap = libc.munmap
 _munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _munmap.restype = ctypes.c_int
 

@@ -14,7 +14,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from kfd import abi
+from kfd import abi, hostmem
 from kfd.sim import usermem
 from kfd.sim.device import SimDevice
 from kfd.sim.events import EventTable
@@ -47,10 +47,6 @@ class KernelError(Exception):
     def __init__(self, err: int, message: str):
         super().__init__(message)
         self.errno = err
-
-
-def page_align(n: int) -> int:
-    return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
 
 @dataclass(eq=False)
@@ -93,14 +89,14 @@ class SpecialPage:
         self.size = size
         self.fd = os.memfd_create(name, os.MFD_CLOEXEC)
         os.ftruncate(self.fd, size)
-        self.address = usermem.mmap_anywhere(size, usermem.PROT_READ | usermem.PROT_WRITE,
-                                             usermem.MAP_SHARED, self.fd, 0)
+        self.address = usermem.mmap_anywhere(size, hostmem.PROT_READ | hostmem.PROT_WRITE,
+                                             hostmem.MAP_SHARED, self.fd, 0)
 
     def map_at(self, address: int | None, prot: int) -> int:
-        flags = usermem.MAP_SHARED
+        flags = hostmem.MAP_SHARED
         if address is None:
             return usermem.mmap_anywhere(self.size, prot, flags, self.fd, 0)
-        return usermem.mmap_fixed(address, self.size, prot, flags | usermem.MAP_FIXED, self.fd, 0)
+        return usermem.mmap_fixed(address, self.size, prot, flags | hostmem.MAP_FIXED, self.fd, 0)
 
     def close(self) -> None:
         usermem.munmap(self.address, self.size)
@@ -240,7 +236,7 @@ class SimProcess:
             raise KernelError(errno.EINVAL, "USERPTR needs the CPU address in mmap_offset")
         with self.lock:
             self.bound_pdd(gpu_id)
-            size = page_align(size)
+            size = usermem.page_align_up(size)
             self._check_va(va, size, gpu_id)
             owns_host, was_reserved, reserved = False, False, 0
             if domain == "vram":

@@ -15,32 +15,30 @@ import os
 import numpy as np
 
 from kfd import hostmem
-from kfd.hostmem import (  # noqa: F401  (re-exported for the rest of kfd.sim)
+from kfd.hostmem import (
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
     MAP_NORESERVE,
     MAP_PRIVATE,
-    MAP_SHARED,
     PROT_NONE,
     PROT_READ,
     PROT_WRITE,
+    libc,
 )
 
 PAGE_SIZE = 4096
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class _iovec(ctypes.Structure):
     _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
 
 
-_libc.process_vm_readv.restype = ctypes.c_ssize_t
-_libc.process_vm_readv.argtypes = [ctypes.c_int, ctypes.POINTER(_iovec), ctypes.c_ulong,
-                                   ctypes.POINTER(_iovec), ctypes.c_ulong, ctypes.c_ulong]
-_libc.process_vm_writev.restype = ctypes.c_ssize_t
-_libc.process_vm_writev.argtypes = _libc.process_vm_readv.argtypes
+libc.process_vm_readv.restype = ctypes.c_ssize_t
+libc.process_vm_readv.argtypes = [ctypes.c_int, ctypes.POINTER(_iovec), ctypes.c_ulong,
+                                  ctypes.POINTER(_iovec), ctypes.c_ulong, ctypes.c_ulong]
+libc.process_vm_writev.restype = ctypes.c_ssize_t
+libc.process_vm_writev.argtypes = libc.process_vm_readv.argtypes
 
 
 class HostMemoryError(OSError):
@@ -80,9 +78,9 @@ def munmap(address: int, length: int) -> None:
         raise HostMemoryError(e.errno, str(e)) from None
 
 
-def _reservations_cover(start: int, end: int) -> bool:
-    """Whether [start, end) lies entirely in inaccessible private anonymous mappings (the way a
-    runtime reserves virtual address space: mmap(PROT_NONE))."""
+def _mappings_cover(start: int, end: int, accept) -> bool:
+    """Whether [start, end) lies entirely in mappings of this process that `accept` (called with
+    the fields of their /proc/self/maps line: range, permissions, offset, device, inode, path)."""
     covered_to = start
     with open("/proc/self/maps") as maps:
         for line in maps:
@@ -90,13 +88,19 @@ def _reservations_cover(start: int, end: int) -> bool:
             lo, hi = (int(x, 16) for x in parts[0].split("-"))
             if hi <= covered_to or lo >= end:
                 continue
-            anonymous = len(parts) < 6 or parts[5] == ""
-            if lo > covered_to or parts[1] != "---p" or not anonymous or parts[4] != "0":
+            if lo > covered_to or not accept(parts):
                 return False
             covered_to = hi
             if covered_to >= end:
                 return True
     return covered_to >= end
+
+
+def _is_reservation(parts: list[str]) -> bool:
+    """An inaccessible private anonymous mapping: how a runtime reserves virtual address space
+    (mmap(PROT_NONE))."""
+    anonymous = len(parts) < 6 or parts[5] == ""
+    return parts[1] == "---p" and anonymous and parts[4] == "0"
 
 
 def back_range(address: int, length: int) -> bool:
@@ -112,7 +116,7 @@ def back_range(address: int, length: int) -> bool:
     except HostMemoryError as e:
         if e.errno != errno.EEXIST:
             raise
-    if not _reservations_cover(address, address + length):
+    if not _mappings_cover(address, address + length, _is_reservation):
         raise HostMemoryError(errno.EEXIST, f"host address range {address:#x}+{length:#x} is in use "
                                             "(reserve it with mmap(PROT_NONE) before allocating there)")
     mmap_fixed(address, length, PROT_READ | PROT_WRITE, flags | MAP_FIXED)
@@ -148,7 +152,7 @@ def copy_from_user(address: int, length: int) -> bytes | None:
     if address == 0 or address + length > 1 << 64:
         return None
     buf = ctypes.create_string_buffer(length)
-    return buf.raw if _vm_copy(_libc.process_vm_readv, ctypes.addressof(buf), address, length) else None
+    return buf.raw if _vm_copy(libc.process_vm_readv, ctypes.addressof(buf), address, length) else None
 
 
 def copy_to_user(address: int, data: bytes) -> bool:
@@ -158,24 +162,11 @@ def copy_to_user(address: int, data: bytes) -> bool:
     if address == 0 or address + len(data) > 1 << 64:
         return False
     buf = ctypes.create_string_buffer(bytes(data), len(data))
-    return _vm_copy(_libc.process_vm_writev, ctypes.addressof(buf), address, len(data))
+    return _vm_copy(libc.process_vm_writev, ctypes.addressof(buf), address, len(data))
 
 
 def user_range_writable(address: int, length: int) -> bool:
     """Whether [address, address+length) is mapped readable and writable in this process."""
     if length <= 0 or address <= 0:
         return False
-    end = address + length
-    covered_to = address
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            parts = line.split()
-            lo, hi = (int(x, 16) for x in parts[0].split("-"))
-            if hi <= covered_to or lo >= end:
-                continue
-            if lo > covered_to or not parts[1].startswith("rw"):
-                return False
-            covered_to = hi
-            if covered_to >= end:
-                return True
-    return covered_to >= end
+    return _mappings_cover(address, address + length, lambda parts: parts[1].startswith("rw"))
