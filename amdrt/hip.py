@@ -37,86 +37,56 @@ from kfd import abi, hsa
 
 
 class hipError_t(enum.IntEnum):
-    hipSuccess = 0
-    hipErrorInvalidValue = 1
-    hipErrorOutOfMemory = 2
-    hipErrorNotInitialized = 3
-    hipErrorDeinitialized = 4
-    hipErrorInvalidConfiguration = 9
-    hipErrorInvalidPitchValue = 12
-    hipErrorInvalidSymbol = 13
-    hipErrorInvalidDevicePointer = 17
-    hipErrorInvalidMemcpyDirection = 21
-    hipErrorInvalidDeviceFunction = 98
-    hipErrorNoDevice = 100
-    hipErrorInvalidDevice = 101
-    hipErrorInvalidImage = 200
-    hipErrorInvalidContext = 201
-    hipErrorMapFailed = 205
-    hipErrorNoBinaryForGpu = 209
-    hipErrorPeerAccessUnsupported = 217
-    hipErrorInvalidKernelFile = 218
-    hipErrorFileNotFound = 301
-    hipErrorSharedObjectInitFailed = 303
-    hipErrorInvalidHandle = 400
-    hipErrorNotFound = 500
-    hipErrorNotReady = 600
-    hipErrorIllegalAddress = 700
-    hipErrorLaunchOutOfResources = 701
-    hipErrorLaunchTimeOut = 702
-    hipErrorPeerAccessAlreadyEnabled = 704
-    hipErrorPeerAccessNotEnabled = 705
-    hipErrorContextIsDestroyed = 709
-    hipErrorAssert = 710
-    hipErrorHostMemoryAlreadyRegistered = 712
-    hipErrorLaunchFailure = 719
-    hipErrorCooperativeLaunchTooLarge = 720
-    hipErrorNotSupported = 801
-    hipErrorStreamCaptureUnsupported = 900
-    hipErrorUnknown = 999
+    """HIP's error codes, each with the text hipGetErrorString gives for it."""
+
+    description: str
+
+    def __new__(cls, code: int, description: str):
+        member = int.__new__(cls, code)
+        member._value_ = code
+        member.description = description
+        return member
+
+    hipSuccess = 0, "no error"
+    hipErrorInvalidValue = 1, "invalid argument"
+    hipErrorOutOfMemory = 2, "out of memory"
+    hipErrorNotInitialized = 3, "initialization error"
+    hipErrorDeinitialized = 4, "driver shutting down"
+    hipErrorInvalidConfiguration = 9, "invalid configuration argument"
+    hipErrorInvalidPitchValue = 12, "invalid pitch argument"
+    hipErrorInvalidSymbol = 13, "invalid device symbol"
+    hipErrorInvalidDevicePointer = 17, "invalid device pointer"
+    hipErrorInvalidMemcpyDirection = 21, "invalid copy direction for memcpy"
+    hipErrorInvalidDeviceFunction = 98, "invalid device function"
+    hipErrorNoDevice = 100, "no ROCm-capable device is detected"
+    hipErrorInvalidDevice = 101, "invalid device ordinal"
+    hipErrorInvalidImage = 200, "device kernel image is invalid"
+    hipErrorInvalidContext = 201, "invalid device context"
+    hipErrorMapFailed = 205, "mapping of buffer object failed"
+    hipErrorNoBinaryForGpu = 209, "no kernel image is available for execution on the device"
+    hipErrorPeerAccessUnsupported = 217, "peer access is not supported between these two devices"
+    hipErrorInvalidKernelFile = 218, "invalid kernel file"
+    hipErrorFileNotFound = 301, "file not found"
+    hipErrorSharedObjectInitFailed = 303, "shared object initialization failed"
+    hipErrorInvalidHandle = 400, "invalid resource handle"
+    hipErrorNotFound = 500, "named symbol not found"
+    hipErrorNotReady = 600, "device not ready"
+    hipErrorIllegalAddress = 700, "an illegal memory access was encountered"
+    hipErrorLaunchOutOfResources = 701, "too many resources requested for launch"
+    hipErrorLaunchTimeOut = 702, "the launch timed out and was terminated"
+    hipErrorPeerAccessAlreadyEnabled = 704, "peer access is already enabled"
+    hipErrorPeerAccessNotEnabled = 705, "peer access has not been enabled"
+    hipErrorContextIsDestroyed = 709, "context is destroyed"
+    hipErrorAssert = 710, "device-side assert triggered"
+    hipErrorHostMemoryAlreadyRegistered = 712, "part or all of the requested memory range is already mapped"
+    hipErrorLaunchFailure = 719, "unspecified launch failure"
+    hipErrorCooperativeLaunchTooLarge = 720, "too many blocks in cooperative launch"
+    hipErrorNotSupported = 801, "operation not supported"
+    hipErrorStreamCaptureUnsupported = 900, "operation not permitted when stream is capturing"
+    hipErrorUnknown = 999, "unknown error"
 
 
 globals().update(hipError_t.__members__)
-
-_DESCRIPTIONS = {
-    hipError_t.hipSuccess: "no error",
-    hipError_t.hipErrorInvalidValue: "invalid argument",
-    hipError_t.hipErrorOutOfMemory: "out of memory",
-    hipError_t.hipErrorNotInitialized: "initialization error",
-    hipError_t.hipErrorDeinitialized: "driver shutting down",
-    hipError_t.hipErrorInvalidConfiguration: "invalid configuration argument",
-    hipError_t.hipErrorInvalidPitchValue: "invalid pitch argument",
-    hipError_t.hipErrorInvalidSymbol: "invalid device symbol",
-    hipError_t.hipErrorInvalidDevicePointer: "invalid device pointer",
-    hipError_t.hipErrorInvalidMemcpyDirection: "invalid copy direction for memcpy",
-    hipError_t.hipErrorInvalidDeviceFunction: "invalid device function",
-    hipError_t.hipErrorNoDevice: "no ROCm-capable device is detected",
-    hipError_t.hipErrorInvalidDevice: "invalid device ordinal",
-    hipError_t.hipErrorInvalidImage: "device kernel image is invalid",
-    hipError_t.hipErrorInvalidContext: "invalid device context",
-    hipError_t.hipErrorMapFailed: "mapping of buffer object failed",
-    hipError_t.hipErrorNoBinaryForGpu: "no kernel image is available for execution on the device",
-    hipError_t.hipErrorPeerAccessUnsupported: "peer access is not supported between these two devices",
-    hipError_t.hipErrorInvalidKernelFile: "invalid kernel file",
-    hipError_t.hipErrorFileNotFound: "file not found",
-    hipError_t.hipErrorSharedObjectInitFailed: "shared object initialization failed",
-    hipError_t.hipErrorInvalidHandle: "invalid resource handle",
-    hipError_t.hipErrorNotFound: "named symbol not found",
-    hipError_t.hipErrorNotReady: "device not ready",
-    hipError_t.hipErrorIllegalAddress: "an illegal memory access was encountered",
-    hipError_t.hipErrorLaunchOutOfResources: "too many resources requested for launch",
-    hipError_t.hipErrorLaunchTimeOut: "the launch timed out and was terminated",
-    hipError_t.hipErrorPeerAccessAlreadyEnabled: "peer access is already enabled",
-    hipError_t.hipErrorPeerAccessNotEnabled: "peer access has not been enabled",
-    hipError_t.hipErrorContextIsDestroyed: "context is destroyed",
-    hipError_t.hipErrorAssert: "device-side assert triggered",
-    hipError_t.hipErrorHostMemoryAlreadyRegistered: "part or all of the requested memory range is already mapped",
-    hipError_t.hipErrorLaunchFailure: "unspecified launch failure",
-    hipError_t.hipErrorCooperativeLaunchTooLarge: "too many blocks in cooperative launch",
-    hipError_t.hipErrorNotSupported: "operation not supported",
-    hipError_t.hipErrorStreamCaptureUnsupported: "operation not permitted when stream is capturing",
-    hipError_t.hipErrorUnknown: "unknown error",
-}
 
 
 class hipMemcpyKind(enum.IntEnum):
@@ -148,7 +118,7 @@ class HipError(Exception):
     """Internal: an error with a specific HIP code."""
 
     def __init__(self, code: hipError_t, message: str = ""):
-        super().__init__(message or _DESCRIPTIONS[code])
+        super().__init__(message or hipError_t(code).description)
         self.code = code
 
 
@@ -355,7 +325,7 @@ def _returns(fn):
 
 def hipGetErrorString(error) -> str:
     try:
-        return _DESCRIPTIONS[hipError_t(error)]
+        return hipError_t(error).description
     except ValueError:
         return "unknown error"
 
