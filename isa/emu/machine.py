@@ -23,6 +23,7 @@ from isa.emu import control
 from isa.emu.access import Apertures
 from isa.emu.alu import AluTables, default_tables
 from isa.emu.errors import BudgetExceeded, Cancelled, EmulatorError, LaunchError
+from isa.emu.heap import keep_temporaries
 from isa.emu.launch import Dispatch, Geometry, Kernel, build_batch, lds_bytes, private_bytes
 from isa.emu.program import CodePages, Program
 from isa.emu.state import ArrayPool, Batch, Group
@@ -57,6 +58,7 @@ class Emulator:
         self.cache_size = cache_size
         self._programs: OrderedDict = OrderedDict()
         self.pool = ArrayPool()
+        keep_temporaries()
 
     @property
     def alu(self) -> AluTables:
