@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from importlib import resources
 
 import pytest
 
@@ -87,7 +88,8 @@ class Toolchain:
         ])
 
 
-# Hand-written kernels (LLVM assembly syntax, .amdhsa_kernel directives, metadata).
+# Hand-written kernels (LLVM assembly syntax, .amdhsa_kernel directives, metadata). The kernels
+# that fault and hang are the smoke test's (amdrt/kernels/smoke.s, the `smoke_kernels` fixture).
 ASM_KERNELS = r"""
 .amdgcn_target "amdgcn-amd-amdhsa--gfx1100"
 .text
@@ -116,25 +118,6 @@ count:                          ; atomically add 1 to *counter per work-item
   global_atomic_add_u32 v2, v1, s[2:3]
   s_endpgm
 
-.globl fault
-.p2align 8
-.type fault,@function
-fault:                          ; store 16 GiB past the buffer it is given
-  s_load_b64 s[2:3], s[0:1], 0x0
-  s_waitcnt lgkmcnt(0)
-  s_add_u32 s2, s2, 0
-  s_addc_u32 s3, s3, 4
-  v_lshlrev_b32 v1, 2, v0
-  v_mov_b32 v2, 7
-  global_store_b32 v1, v2, s[2:3]
-  s_endpgm
-
-.globl spin
-.p2align 8
-.type spin,@function
-spin:                           ; never ends
-  s_branch spin
-
 .rodata
 .p2align 6
 .amdhsa_kernel fill_ids
@@ -152,20 +135,6 @@ spin:                           ; never ends
   .amdhsa_next_free_sgpr 4
   .amdhsa_wavefront_size32 1
   .amdhsa_kernarg_size 8
-.end_amdhsa_kernel
-.p2align 6
-.amdhsa_kernel fault
-  .amdhsa_user_sgpr_kernarg_segment_ptr 1
-  .amdhsa_next_free_vgpr 3
-  .amdhsa_next_free_sgpr 4
-  .amdhsa_wavefront_size32 1
-  .amdhsa_kernarg_size 8
-.end_amdhsa_kernel
-.p2align 6
-.amdhsa_kernel spin
-  .amdhsa_next_free_vgpr 1
-  .amdhsa_next_free_sgpr 1
-  .amdhsa_wavefront_size32 1
 .end_amdhsa_kernel
 
 .amdgpu_metadata
@@ -198,28 +167,6 @@ amdhsa.kernels:
     .max_flat_workgroup_size: 256
     .args:
       - { .name: counter, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global }
-  - .name: fault
-    .symbol: fault.kd
-    .kernarg_segment_size: 8
-    .kernarg_segment_align: 8
-    .group_segment_fixed_size: 0
-    .private_segment_fixed_size: 0
-    .wavefront_size: 32
-    .sgpr_count: 4
-    .vgpr_count: 3
-    .max_flat_workgroup_size: 32
-    .args:
-      - { .name: buf, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global }
-  - .name: spin
-    .symbol: spin.kd
-    .kernarg_segment_size: 0
-    .kernarg_segment_align: 8
-    .group_segment_fixed_size: 0
-    .private_segment_fixed_size: 0
-    .wavefront_size: 32
-    .sgpr_count: 1
-    .vgpr_count: 1
-    .max_flat_workgroup_size: 32
 ...
 .end_amdgpu_metadata
 """
@@ -228,6 +175,12 @@ amdhsa.kernels:
 @pytest.fixture(scope="session")
 def asm_kernels() -> str:
     return ASM_KERNELS
+
+
+@pytest.fixture(scope="session")
+def smoke_kernels() -> str:
+    """The smoke test's kernels: vadd, fault (stores 16 GiB past its buffer) and spin (never ends)."""
+    return resources.files("amdrt.kernels").joinpath("smoke.s").read_text()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,12 @@ def code(toolchain, asm_kernels):
     return toolchain.assembly(asm_kernels)
 
 
+@pytest.fixture(scope="module")
+def failing(toolchain, smoke_kernels):
+    """The fault and spin kernels."""
+    return toolchain.assembly(smoke_kernels)
+
+
 @pytest.mark.parametrize("machine", ["rt1", "rt4"])
 def test_assembly_kernel_on_every_gpu(request, code, machine):
     runtime = request.getfixturevalue(machine)
@@ -36,12 +42,12 @@ def test_required_workgroup_size_is_enforced(dev, code):
         prog["fill_ids"](out, np.uint32(1), global_size=64, local_size=32)
 
 
-def test_faulting_kernel_raises_and_the_device_stays_usable(fresh_rt, code):
+def test_faulting_kernel_raises_and_the_device_stays_usable(fresh_rt, code, failing):
     dev = fresh_rt.devices[0]
     prog = dev.load(code)
     buf = dev.alloc(4096)
     with pytest.raises(GPUFault) as err:
-        prog["fault"](buf, global_size=32, local_size=32, timeout=30)
+        dev.load(failing)["fault"](buf, global_size=32, local_size=32, timeout=30)
     page = (buf.va + (4 << 32)) & ~0xFFF
     assert err.value.address == page
     assert f"{page:#x}" in str(err.value)
@@ -54,11 +60,11 @@ def test_faulting_kernel_raises_and_the_device_stays_usable(fresh_rt, code):
     assert dev.compute.resets == 1
 
 
-def test_spinning_kernel_times_out_and_the_device_stays_usable(fresh_rt, code):
+def test_spinning_kernel_times_out_and_the_device_stays_usable(fresh_rt, code, failing):
     dev = fresh_rt.devices[0]
     prog = dev.load(code)
     with pytest.raises(GPUTimeout) as err:
-        prog["spin"](global_size=32, local_size=32, timeout=0.5)
+        dev.load(failing)["spin"](global_size=32, local_size=32, timeout=0.5)
     assert err.value.kernel == "spin"
     counter = dev.alloc(4)
     counter.copyin(np.zeros(1, np.uint32))
@@ -152,14 +158,14 @@ def test_buffers_of_another_runtime_are_refused(rt1, fresh_rt, code):
         kernel(foreign, np.uint32(1), global_size=64)
 
 
-def test_driver_reset_of_a_hung_queue_raises_gpu_hang(code):
+def test_driver_reset_of_a_hung_queue_raises_gpu_hang(code, failing):
     import amdrt
     from kfd.sim import SimDriver
     with amdrt.Runtime(SimDriver(1, hang_timeout=0.3), timeout=30) as runtime:
         dev = runtime.devices[0]
         prog = dev.load(code)
         with pytest.raises(amdrt.GPUHang) as err:
-            prog["spin"](global_size=32, local_size=32)
+            dev.load(failing)["spin"](global_size=32, local_size=32)
         assert isinstance(err.value, GPUTimeout)  # work that never finished
         assert err.value.kernel == "spin" and "reset one engine after a hang" in str(err.value)
         out = dev.alloc(4 * 64)
@@ -167,7 +173,7 @@ def test_driver_reset_of_a_hung_queue_raises_gpu_hang(code):
         assert np.array_equal(out.numpy(np.uint32), np.arange(64))
 
 
-def test_a_simulator_error_stops_only_that_dispatch(fresh_rt, code, monkeypatch, capfd):
+def test_a_simulator_error_stops_only_that_dispatch(fresh_rt, code, failing, monkeypatch, capfd):
     """An internal error of the simulated GPU is reported at once as a hang of that queue (never a
     silent stall until the timeout), and the device runs the next launch."""
     from isa import emu
@@ -180,7 +186,7 @@ def test_a_simulator_error_stops_only_that_dispatch(fresh_rt, code, monkeypatch,
     prog = dev.load(code)
     monkeypatch.setattr(emu, "run_dispatch", broken)
     with pytest.raises(GPUTimeout):
-        prog["spin"](global_size=32, local_size=32, timeout=30)
+        dev.load(failing)["spin"](global_size=32, local_size=32, timeout=30)
     assert "injected simulator bug" in capfd.readouterr().err
     monkeypatch.undo()
     counter = dev.alloc(4)
