@@ -12,7 +12,8 @@ metadata built from its descriptors. Errors are `isa.AsmError` (statements) or
 """
 
 from isa.asmfile.link import link_object
-from isa.asmfile.objfile import ObjectFile, read_source
+from isa.asmfile.objfile import ObjectFile
+from isa.asmfile.reader import read_source
 from isa.codeobj import assembler_kernel_metadata
 from isa.codeobj.metadata import METADATA_VERSION_V5
 from isa.codeobj.targets import Target, parse_target

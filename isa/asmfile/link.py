@@ -16,8 +16,16 @@ R_AMDGPU_RELATIVE64 relocations, or R_AMDGPU_ABS64 ones against a preemptible or
 
 from dataclasses import dataclass, field
 
+from isa.asmfile.elftables import (
+    StringTable,
+    gnu_hash,
+    gnu_hash_table,
+    next_power_of_two,
+    note_section,
+    sysv_hash,
+)
 from isa.asmfile.fixups import Evaluator, constant_bytes, split_variant
-from isa.asmfile.objfile import DESCRIPTOR_SIZE, ObjectFile, Symbol
+from isa.asmfile.objfile import ObjectFile, Symbol
 from isa.codeobj import elf
 from isa.codeobj.elf import align_up
 from isa.codeobj.targets import Target
@@ -74,13 +82,6 @@ def output_name(name: str) -> str:
         if name == prefix or name.startswith(prefix + '.'):
             return prefix
     return name
-
-
-def gnu_hash(name: bytes) -> int:
-    h = 5381
-    for c in name:
-        h = (h * 33 + c) & 0xFFFFFFFF
-    return h
 
 
 class Linker:
@@ -281,12 +282,12 @@ class Linker:
     def _synthetic(self):
         o = self.outs
         meta = encode_metadata(self.metadata)
-        note = _note(elf.AMDGPU_NOTE_NAME, elf.NT_AMDGPU_METADATA, meta)
+        note = note_section(elf.AMDGPU_NOTE_NAME, elf.NT_AMDGPU_METADATA, meta)
         nsyms = len(self.dynsyms) + 1
         hashed = nsyms - 1 - sum(1 for n in self.dynsyms if not self._defined(n))
-        mask_words = _next_power_of_two(hashed * 12 // 64) if hashed else 1
+        mask_words = next_power_of_two(hashed * 12 // 64) if hashed else 1
         self.gnu_mask_words = mask_words
-        dynstr = _Strings()
+        dynstr = StringTable()
         for n in self.dynstr_order:
             dynstr.add(n)
         self.dynstr = dynstr
@@ -472,9 +473,9 @@ class Linker:
         for name in self.dynsyms:
             dynsym += self._symbol_entry(self.sym(name), name, self.dynstr, index, False)
         o['.dynsym'].data = dynsym
-        o['.hash'].data = bytearray(_sysv_hash([''] + self.dynsyms))
+        o['.hash'].data = bytearray(sysv_hash([''] + self.dynsyms))
         undefined = sum(1 for n in self.dynsyms if not self._defined(n))
-        o['.gnu.hash'].data = bytearray(_gnu_hash_table(self.dynsyms, undefined, self.gnu_buckets,
+        o['.gnu.hash'].data = bytearray(gnu_hash_table(self.dynsyms, undefined, self.gnu_buckets,
                                                         self.gnu_mask_words))
         o['.rela.dyn'].data = bytearray(b''.join(
             elf.RELA.pack(r.offset, (self.dyn_index[r.symbol] << 32 if r.symbol else 0) | r.type, r.addend)
@@ -496,7 +497,7 @@ class Linker:
             comment = b'\0' + b''.join(t.encode() + b'\0' for t in seen)
             extra.append(OutSection('.comment', elf.SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, None, len(comment),
                                     bytearray(comment), entsize=1))
-        strtab = _Strings()
+        strtab = StringTable()
         all_index = dict(index)
         symtab = bytearray(elf.SYM.size)
         ordered = sorted(self.obj.symbols.values(), key=lambda s: s.order)
@@ -515,7 +516,7 @@ class Linker:
             symtab += self._symbol_entry(self.sym(name), name, strtab, all_index, False)
         extra.append(OutSection('.symtab', elf.SHT_SYMTAB, 0, 8, None, len(symtab), symtab, link='.strtab',
                                 info=first_global, entsize=elf.SYM.size))
-        shstrtab = _Strings()
+        shstrtab = StringTable()
         extra.append(OutSection('.shstrtab', elf.SHT_STRTAB, 0, 1, None))
         extra.append(OutSection('.strtab', elf.SHT_STRTAB, 0, 1, None, len(strtab.data), bytearray(strtab.data)))
         sections = self.alloc + extra
@@ -571,67 +572,5 @@ class Linker:
         return out
 
 
-class _Strings:
-    def __init__(self):
-        self.data = bytearray(b'\0')
-        self.index: dict[str, int] = {'': 0}
-
-    def add(self, text: str) -> int:
-        if text not in self.index:
-            self.index[text] = len(self.data)
-            self.data += text.encode('utf-8') + b'\0'
-        return self.index[text]
-
-
-def _next_power_of_two(n: int) -> int:
-    """The smallest power of two greater than n (1 for 0), as LLVM's NextPowerOf2 gives."""
-    return 1 << n.bit_length()
-
-
-def _note(name: str, n_type: int, desc: bytes) -> bytes:
-    raw = name.encode() + b'\0'
-    return elf.NHDR.pack(len(raw), len(desc), n_type) + raw.ljust(align_up(len(raw), 4), b'\0') + \
-        desc.ljust(align_up(len(desc), 4), b'\0')
-
-
-def _sysv_hash(names: list[str]) -> bytes:
-    """DT_HASH with one bucket per symbol, as ld.lld sizes it."""
-    n = len(names)
-    buckets = [0] * n
-    chains = [0] * n
-    for i in range(1, n):
-        b = elf.elf_hash(names[i].encode()) % n
-        chains[i] = buckets[b]
-        buckets[b] = i
-    return b''.join(w.to_bytes(4, 'little') for w in [n, n, *buckets, *chains])
-
-
-def _gnu_hash_table(dynsyms: list[str], undefined: int, nbuckets: int, mask_words: int) -> bytes:
-    """DT_GNU_HASH over the defined dynamic symbols (which follow the undefined ones, grouped by bucket)."""
-    shift2 = 26
-    hashed = dynsyms[undefined:]
-    hashes = [gnu_hash(n.encode()) for n in hashed]
-    bloom = [0] * mask_words
-    for h in hashes:
-        bloom[(h // 64) % mask_words] |= (1 << (h % 64)) | (1 << ((h >> shift2) % 64))
-    buckets = [0] * nbuckets
-    chain = []
-    symndx = undefined + 1
-    for i, h in enumerate(hashes):
-        b = h % nbuckets
-        if not buckets[b]:
-            buckets[b] = symndx + i
-        last = i + 1 == len(hashes) or hashes[i + 1] % nbuckets != b
-        chain.append((h & ~1) | int(last))
-    out = bytearray()
-    out += b''.join(w.to_bytes(4, 'little') for w in (nbuckets, symndx, mask_words, shift2))
-    out += b''.join(w.to_bytes(8, 'little') for w in bloom)
-    out += b''.join(w.to_bytes(4, 'little') for w in buckets + chain)
-    return bytes(out)
-
-
 def link_object(obj: ObjectFile, target: Target, version: int, metadata: dict) -> bytes:
     return Linker(obj, target, version, metadata).link()
-
-
-__all__ = ['DESCRIPTOR_SIZE', 'link_object', 'output_name']
