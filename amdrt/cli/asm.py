@@ -42,6 +42,16 @@ def format_error(path: str, e: AsmError | DirectiveError, text: str = "") -> str
     return out
 
 
+def write_output(path: str, data: bytes) -> int:
+    """Write the output file; the exit status."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as e:
+        print(f"amdrt asm: {path}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def write_code_object(args: argparse.Namespace, text: str, shown: str) -> int:
     if not args.output:
         print("amdrt asm: a code object is binary: name the file to write with -o OUT.co", file=sys.stderr)
@@ -51,12 +61,7 @@ def write_code_object(args: argparse.Namespace, text: str, shown: str) -> int:
     except (AsmError, DirectiveError) as e:
         print(format_error(shown, e, text), file=sys.stderr)
         return 1
-    try:
-        Path(args.output).write_bytes(code_object)
-    except OSError as e:
-        print(f"amdrt asm: {args.output}: {e.strerror or e}", file=sys.stderr)
-        return 1
-    return 0
+    return write_output(args.output, code_object)
 
 
 def listing(asm: Assembler) -> str:
@@ -90,12 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_error(shown, e), file=sys.stderr)
         return 1
     if args.output:
-        try:
-            Path(args.output).write_bytes(code)
-        except OSError as e:
-            print(f"amdrt asm: {args.output}: {e.strerror or e}", file=sys.stderr)
-            return 1
-        return 0
+        return write_output(args.output, code)
     if args.hex:
         print(code.hex())
         return 0

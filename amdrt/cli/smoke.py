@@ -79,19 +79,25 @@ def check_memory(dev, nbytes: int, host: bool) -> str:
     return f"{nbytes // MiB} MiB written and read back, {_rate(2 * nbytes, seconds)}"
 
 
+def timed_copy(dev, dst, src, data: np.ndarray, what: str) -> float:
+    """Put `data` in src, copy it to dst with dev's SDMA engine and check it; the seconds the
+    copy took."""
+    src.copyin(data)
+    start = time.perf_counter()
+    dev.copy(dst, src, data.nbytes)
+    seconds = time.perf_counter() - start
+    if not np.array_equal(dst.numpy(data.dtype), data):
+        raise AssertionError(f"{what} differs from its source")
+    return seconds
+
+
 def check_sdma(dev, nbytes: int) -> str:
     src, dst = dev.alloc(nbytes), dev.alloc(nbytes)
     try:
         dev.fill(src, 0x5A)
         if not np.all(src.numpy(np.uint8) == 0x5A):
             raise AssertionError("SDMA constant fill left wrong words")
-        pattern = np.arange(nbytes // 4, dtype=np.uint32)
-        src.copyin(pattern)
-        start = time.perf_counter()
-        dev.copy(dst, src, nbytes)
-        seconds = time.perf_counter() - start
-        if not np.array_equal(dst.numpy(np.uint32), pattern):
-            raise AssertionError("SDMA copy differs from its source")
+        seconds = timed_copy(dev, dst, src, np.arange(nbytes // 4, dtype=np.uint32), "SDMA copy")
     finally:
         src.free()
         dst.free()
@@ -198,12 +204,7 @@ def check_peer_copy(src_dev, dst_dev, nbytes: int) -> str:
     data = np.random.default_rng(4).integers(0, 1 << 32, nbytes // 4, dtype=np.uint32)
     src, dst = src_dev.alloc(nbytes), dst_dev.alloc(nbytes)
     try:
-        src.copyin(data)
-        start = time.perf_counter()
-        src_dev.copy(dst, src, nbytes)
-        seconds = time.perf_counter() - start
-        if not np.array_equal(dst.numpy(np.uint32), data):
-            raise AssertionError("the peer copy differs from its source")
+        seconds = timed_copy(src_dev, dst, src, data, "the peer copy")
     finally:
         src.free()
         dst.free()
