@@ -102,6 +102,18 @@ STORE_TO_KERNARG_POINTER = STORE_PREFIX + "global_store_b32 v0, v1, s[4:5]\ns_en
 SPIN = "loop:\ns_branch loop\ns_endpgm"
 
 
+def store_on_a_new_queue(k: Hsakmt, sig, gpu_id: int, out, lanes: int) -> None:
+    """Run STORE_TO_KERNARG_POINTER (one workgroup of `lanes`, storing to `out`) on a new AQL
+    queue of the GPU, and check that it completes."""
+    kobj, _ = hand_kernel(k, gpu_id, STORE_TO_KERNARG_POINTER)
+    args = k.alloc(gpu_id, PAGE, GTT_FLAGS)
+    args.view(np.uint64)[0] = out.va
+    q = k.create_queue(gpu_id, AQL)
+    done, _, ev = sig.new(1)
+    k.submit_aql(q, dispatch_packet(kobj, args.va, (lanes, 1, 1), (lanes, 1, 1), done))
+    assert wait_event(k, ev) == COMPLETE
+
+
 @pytest.mark.llvm
 @pytest.mark.parametrize("n, wg", [(1000, 64), (256, 256), (33, 32)])
 def test_aql_dispatch_of_a_clang_kernel_matches_numpy(kfd1, axpy_code_object, n, wg):
@@ -173,13 +185,7 @@ def test_fault_in_a_kernel_stops_that_queue_only(kfd4):
     sig = Signals(k)
     for gpu in (g[2], g[0]):
         out = k.alloc(g[2], PAGE, map_to=[g[2], g[0]])
-        kobj2, _ = hand_kernel(k, gpu, STORE_TO_KERNARG_POINTER)
-        args2 = k.alloc(gpu, PAGE, GTT_FLAGS)
-        args2.view(np.uint64)[0] = out.va
-        q = k.create_queue(gpu, AQL)
-        done, value, ev = sig.new(1)
-        k.submit_aql(q, dispatch_packet(kobj2, args2.va, (64, 1, 1), (64, 1, 1), done))
-        assert wait_event(k, ev) == COMPLETE
+        store_on_a_new_queue(k, sig, gpu, out, 64)
         assert (out.view(np.uint32, 0, 64) == 0x1234).all()
 
 
@@ -198,14 +204,7 @@ def test_never_ending_kernel_is_reset_and_others_keep_working():
         assert "hang timeout" in str(drv.queue_error(q.queue_id))
         sig = Signals(k)
         for gpu in g:
-            kobj2, _ = hand_kernel(k, gpu, STORE_TO_KERNARG_POINTER)
-            out = k.alloc(gpu, PAGE)
-            args = k.alloc(gpu, PAGE, GTT_FLAGS)
-            args.view(np.uint64)[0] = out.va
-            q2 = k.create_queue(gpu, AQL)
-            done, value, ev = sig.new(1)
-            k.submit_aql(q2, dispatch_packet(kobj2, args.va, (32, 1, 1), (32, 1, 1), done))
-            assert wait_event(k, ev) == COMPLETE
+            store_on_a_new_queue(k, sig, gpu, k.alloc(gpu, PAGE), 32)
 
 
 def test_destroying_a_queue_preempts_its_running_kernel():
