@@ -138,19 +138,20 @@ class EventTable:
             w.activated = True
         self.cv.notify_all()
 
+    def _get_signal(self, event_id: int) -> Event:
+        """SET_EVENT and RESET_EVENT act on signal events only."""
+        ev = self._get(event_id)
+        if ev.type != abi.KFD_IOC_EVENT_SIGNAL:
+            raise EventError(errno.EINVAL, f"event {event_id} is not a signal event")
+        return ev
+
     def set(self, event_id: int) -> None:
         with self.cv:
-            ev = self._get(event_id)
-            if ev.type != abi.KFD_IOC_EVENT_SIGNAL:
-                raise EventError(errno.EINVAL, f"event {event_id} is not a signal event")
-            self._set(ev)
+            self._set(self._get_signal(event_id))
 
     def reset(self, event_id: int) -> None:
         with self.cv:
-            ev = self._get(event_id)
-            if ev.type != abi.KFD_IOC_EVENT_SIGNAL:
-                raise EventError(errno.EINVAL, f"event {event_id} is not a signal event")
-            ev.signaled = False
+            self._get_signal(event_id).signaled = False
 
     # --- signals from the GPU ------------------------------------------------------------------
 
