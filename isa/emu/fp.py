@@ -12,7 +12,9 @@ NaN rules of the hardware and round exactly:
   NaN (0x7e00 / 0x7fc00000 / 0x7ff8000000000000).
 - Fused multiply-add is truly fused: for f16 and f32 the product is exact in f64 and the sum is
   rounded to odd in f64 before the one rounding to the destination format (exact because f64 has at
-  least two more bits than the destination); for f64 the product is split exactly (Veltkamp/Dekker),
+  least two more bits than the destination); a faster path rounds the sum to nearest in f64 (f32
+  for f16) and takes the round-to-odd path only for the lanes where rounding twice could differ;
+  for f64 the product is split exactly (Veltkamp/Dekker),
   summed with an error-free transformation and rounded to odd (Boldo and Melquiond's emulation), with
   an exact rational fallback for the rare inputs whose product or sum leaves the range where that
   emulation is proved (huge, tiny, or overflowing intermediates).
@@ -309,6 +311,63 @@ def two_prod(a, b):
 def fma_narrow(a, b, c, fmt: Fmt, scale_exp: int = 0) -> np.ndarray:
     """Fused a*b+c for f16/f32 operands given as bit arrays of fmt; returns bits of fmt. With
     scale_exp the exact result is multiplied by 2**scale_exp before the one rounding."""
+    if scale_exp == 0 and fmt is not F64:
+        return _fma_rounded_twice(a, b, c, fmt)
+    return fma_narrow_exact(a, b, c, fmt, scale_exp)
+
+
+# The fast fused multiply-add of f32 (f16) computes in f64 (f32): the product is exact there, the
+# sum s is rounded once in the wide format and rounded again to the narrow one. The second
+# rounding gives the correctly rounded fused result unless s lies exactly halfway between two
+# neighbours of the narrow format: every such midpoint is a number of the wide format, so the
+# exact sum and s are never on different sides of one, and only a tie can be decided wrongly.
+# Lanes whose s is a midpoint, whose result is zero, denormal or the smallest normal (the
+# midpoint test assumes a normal result) or NaN (the NaN rules) take the exact path.
+_TWICE = {  # narrow fmt -> wide float type, its unsigned type, its width, wide mantissa bits dropped
+    "f32": (np.float64, np.uint64, 64, 52 - 23),
+    "f16": (np.float32, np.uint32, 32, 23 - 10),
+}
+
+
+def _float_view(bits, fmt: Fmt) -> np.ndarray:
+    if fmt is F16:
+        return f16(bits)
+    return np.asarray(bits, np.uint32).view(np.float32)
+
+
+def _fma_rounded_twice(a, b, c, fmt: Fmt) -> np.ndarray:
+    wide_t, wide_u, wide_bits, dropped = _TWICE[fmt.name]
+    x, y, z = _float_view(a, fmt), _float_view(b, fmt), _float_view(c, fmt)
+    shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
+    s = np.empty(shape or (1,), wide_t)              # ufuncs give scalars for 0-d arrays
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.multiply(x, y, out=s, dtype=wide_t)
+        np.add(s, z, out=s)
+        r = s.astype(fmt.ftype)
+    r = r.view(np.uint32) if fmt is F32 else r.view(np.uint16).astype(np.uint32)
+    # The result's magnitude bits moved to the top of a uint32, minus those of the smallest
+    # normal (+1): zero, denormals and the smallest normal wrap around above every normal
+    # result, and NaNs lie above infinity.
+    shift = 33 - fmt.bits
+    top = np.left_shift(r, np.uint32(shift))
+    min_normal = 1 << (fmt.mant + shift)
+    inf = int(fmt.exp_mask) << shift
+    np.subtract(top, np.uint32(min_normal + 1), out=top)
+    suspect = top > np.uint32(inf - min_normal - 1)
+    # s is a midpoint: of the wide mantissa bits below the narrow format's, only the top one is set
+    low = np.left_shift(s.view(wide_u), wide_u(wide_bits - dropped))
+    suspect |= low == wide_u(1 << (wide_bits - 1))
+    if suspect.any():
+        idx = np.flatnonzero(suspect)
+        idx = idx[s.reshape(-1)[idx] != 0]          # exact zeros were rounded right
+        if idx.size:
+            pick = [np.broadcast_to(np.asarray(v, fmt.utype), s.shape).flat[idx] for v in (a, b, c)]
+            r.reshape(-1)[idx] = fma_narrow_exact(*pick, fmt)
+    return r.reshape(shape)
+
+
+def fma_narrow_exact(a, b, c, fmt: Fmt, scale_exp: int = 0) -> np.ndarray:
+    """fma_narrow by round-to-odd: the sum is rounded to odd in f64, then once to fmt."""
     x, y, z = wide(a, fmt), wide(b, fmt), wide(c, fmt)
     with np.errstate(invalid="ignore", over="ignore"):
         p = x * y                                   # exact: at most 2*24 significant bits

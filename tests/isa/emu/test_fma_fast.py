@@ -1,0 +1,146 @@
+"""The fast f32/f16 fused multiply-add (one rounding in the wider format, then one to the narrow
+one, with the exact path for the lanes where that could go wrong) against the Fraction reference
+and against the exact round-to-odd path: random operands, and sums built to land on or next to
+the midpoints between neighbouring results, where rounding twice decides ties wrongly."""
+
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_valu_reference import check, dec, rand_bits, ref_fma, rnd
+
+from isa.emu import fp
+
+RNG = np.random.default_rng(1234)
+FMTS = {"f32": fp.F32, "f16": fp.F16}
+LAYOUT = {"f32": (32, 23, 127), "f16": (16, 10, 15)}     # width, mantissa bits, exponent bias
+
+
+def _bits_of(value: Fraction, t: str) -> int:
+    bits = rnd(value, t)
+    assert dec(bits, t)[1] == value, "the construction needs representable operands"
+    return bits
+
+
+def tie_case(c_bits: int, t: str, k: int, up: bool, flip: bool) -> tuple[int, int, int]:
+    """(a, b, c) with a*b = +-(half an ulp of c) * (1 - 2**-2k): the exact sum sits just inside
+    the midpoint next to c, by less than half an ulp of the wide format when k is large."""
+    width, mant, bias = LAYOUT[t]
+    exp_field = (c_bits >> mant) & (2 * bias + 1)
+    ulp_exp = max(exp_field, 1) - bias - mant               # the ulp of c's binade
+    half = ulp_exp - 1
+    e1 = half // 2
+    x = Fraction(2) ** e1 * (1 + Fraction(1, 2 ** k))
+    y = Fraction(2) ** (half - e1) * (1 - Fraction(1, 2 ** k))
+    c_neg = (c_bits >> (width - 1)) & 1
+    toward_up = up != bool(c_neg)                             # away from zero when `up`
+    if not toward_up:
+        x = -x
+    if flip:                                                  # the sign on the other factor
+        x, y = -x, -y
+    return _bits_of(x, t), _bits_of(y, t), c_bits
+
+
+def _finite(t: str, n: int) -> np.ndarray:
+    bits = rand_bits(RNG, t, n, special_frac=0.1)
+    return bits[~(fp.is_nan(bits, FMTS[t]) | fp.is_inf(bits, FMTS[t]))]
+
+
+def _tie_arrays(t: str, n: int, ks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cs = _finite(t, n)
+    cases = [tie_case(int(c), t, int(RNG.choice(ks)), bool(RNG.integers(2)), bool(RNG.integers(2))) for c in cs]
+    a, b, c = (np.array(col, np.uint32) for col in zip(*cases, strict=True))
+    return a, b, c
+
+
+def _naive(a, b, c, t):
+    """Rounding twice with no repair: what the fast path would give without its exact lanes."""
+    fmt = FMTS[t]
+    x, y, z = (fp.wide(v, fmt) for v in (a, b, c))
+    with np.errstate(all="ignore"):
+        if t == "f32":
+            return (x * y + z).astype(np.float32).view(np.uint32)
+        s = (x.astype(np.float32) * y.astype(np.float32) + z.astype(np.float32))
+        return s.astype(np.float16).view(np.uint16).astype(np.uint32)
+
+
+def test_ties_f32():
+    a, b, c = _tie_arrays("f32", 3000, range(15, 24))
+    got = fp.fma(a, b, c, fp.F32)
+    check(got, lambda x, y, z: ref_fma(x, y, z, "f32"), a, b, c)
+    # the cases are adversarial: rounding twice without the repair gets many of them wrong
+    assert (_naive(a, b, c, "f32") != got).sum() > len(a) // 10
+
+
+def test_ties_f16():
+    a, b, c = _tie_arrays("f16", 3000, range(7, 11))
+    got = fp.fma(a, b, c, fp.F16)
+    check(got, lambda x, y, z: ref_fma(x, y, z, "f16"), a, b, c)
+    assert (_naive(a, b, c, "f16") != got).sum() > len(a) // 10
+
+
+def test_near_ties_not_repaired_are_right():
+    """Perturbations too big to make the wide sum a midpoint: plain double rounding is right there."""
+    for t, ks in (("f32", range(2, 15)), ("f16", range(2, 7))):
+        a, b, c = _tie_arrays(t, 1500, ks)
+        check(fp.fma(a, b, c, FMTS[t]), lambda x, y, z, t=t: ref_fma(x, y, z, t), a, b, c)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(15, 23), st.booleans(), st.booleans())
+def test_tie_property_f32(c, k, up, flip):
+    if dec(c, "f32")[0] != "num":
+        c &= 0x807FFFFF                                       # a denormal or zero instead
+    a, b, c = tie_case(c, "f32", k, up, flip)
+    assert int(fp.fma(np.array([a], np.uint32), np.array([b], np.uint32), np.array([c], np.uint32),
+                      fp.F32)[0]) == ref_fma(a, b, c, "f32")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**16 - 1), st.integers(7, 10), st.booleans(), st.booleans())
+def test_tie_property_f16(c, k, up, flip):
+    if dec(c, "f16")[0] != "num":
+        c &= 0x83FF
+    a, b, c = tie_case(c, "f16", k, up, flip)
+    assert int(fp.fma(np.array([a], np.uint32), np.array([b], np.uint32), np.array([c], np.uint32),
+                      fp.F16)[0]) == ref_fma(a, b, c, "f16")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**16 - 1), st.integers(0, 2**16 - 1), st.integers(0, 2**16 - 1))
+def test_fma_f16_property(x, y, z):
+    a, b, c = (np.array([v], np.uint32) for v in (x, y, z))
+    assert int(fp.fma(a, b, c, fp.F16)[0]) == ref_fma(x, y, z, "f16")
+
+
+def test_fast_equals_exact_path_on_random_arrays():
+    for t, fmt in FMTS.items():
+        a, b, c = (rand_bits(RNG, t, 20000) for _ in range(3))
+        # products cancelled by c, and products far below c (the sums that are inexact)
+        with np.errstate(all="ignore"):
+            prod = fp.wide(a, fmt) * fp.wide(b, fmt)
+        c = np.where(np.arange(c.size) % 4 == 0, fp.f64_to_bits(-prod, fmt), c).astype(np.uint32)
+        assert np.array_equal(fp.fma(a, b, c, fmt), fp.fma_narrow_exact(a, b, c, fmt))
+
+
+def test_high_half_of_f16_operands_is_ignored():
+    a, b, c = (rand_bits(RNG, "f16", 2000) for _ in range(3))
+    junk = [(RNG.integers(0, 2**16, a.size).astype(np.uint32) << 16) | v for v in (a, b, c)]
+    assert np.array_equal(fp.fma(*junk, fp.F16), fp.fma(a, b, c, fp.F16))
+
+
+def test_shapes_and_broadcasting():
+    a = rand_bits(RNG, "f32", 64).reshape(2, 32)
+    b = rand_bits(RNG, "f32", 32)
+    c = np.uint32(0x3F800000)
+    got = fp.fma(a, b, c, fp.F32)
+    assert got.shape == (2, 32) and got.dtype == np.uint32
+    assert np.array_equal(got, fp.fma_narrow_exact(a, np.broadcast_to(b, (2, 32)), np.full((2, 32), c), fp.F32))
+    one = fp.fma(np.uint32(0x40000000), np.uint32(0x40400000), np.uint32(0x3F800000), fp.F32)
+    assert one.shape == () and int(one) == 0x40E00000                  # 2 * 3 + 1
+    # a tie lane among broadcast operands takes the exact path with its own values
+    ta, tb, tc = tie_case(0x3F800001, "f32", 20, True, False)
+    bb = np.full(5, tb, np.uint32)
+    got = fp.fma(np.uint32(ta), bb, np.array([tc] * 5, np.uint32), fp.F32)
+    assert got.tolist() == [ref_fma(ta, tb, tc, "f32")] * 5
