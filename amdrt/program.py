@@ -18,11 +18,10 @@ from amdrt.memory import Buffer
 from amdrt.signal import Signal
 from isa.codeobj import CodeObject
 from isa.errors import CodeObjectError
-from kfd import sdma_packets
+from kfd import hsa, sdma_packets
 
-# Largest private segment a work-item may use: COMPUTE_TMPRING_SIZE.WAVESIZE holds 15 bits of
-# 256-byte units per wave64.
-MAX_PRIVATE_SEGMENT = 0x7FFF * 256 // 64 // 16 * 16
+# Largest private segment a work-item may use: what COMPUTE_TMPRING_SIZE.WAVESIZE can give a wave64.
+MAX_PRIVATE_SEGMENT = hsa.TMPRING_WAVESIZE_MASK * hsa.TMPRING_WAVESIZE_UNIT // 64 // 16 * 16
 # Stack given to kernels with dynamic stack use (recursion, calls through pointers), per work-item.
 DYNAMIC_STACK_BYTES = 16 * 1024
 

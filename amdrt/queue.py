@@ -275,9 +275,7 @@ class ComputeQueue(Queue):
         q.scratch_backing_memory_location = self.scratch.va
         q.scratch_backing_memory_byte_size = self.scratch.size
         q.scratch_wave64_lane_byte_size = self.scratch_lane_bytes
-        # COMPUTE_TMPRING_SIZE: WAVES[11:0], WAVESIZE[26:12] in 256-byte units per wave64.
-        wavesize = -(-(self.scratch_lane_bytes * 64) // 256)
-        q.compute_tmpring_size = min(waves, 0xFFF) | (wavesize & 0x7FFF) << 12
+        q.compute_tmpring_size = hsa.compute_tmpring_size(waves, self.scratch_lane_bytes * 64)  # per wave64
 
     def ensure_scratch(self, lane_bytes: int) -> None:
         """Back `lane_bytes` of private memory per work-item for every wave the GPU can run."""

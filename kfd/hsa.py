@@ -207,6 +207,26 @@ class HsaQueue(ctypes.Structure):
     ]
 
 
+# COMPUTE_TMPRING_SIZE, which amd_queue_t.compute_tmpring_size holds for the CP to load: WAVES
+# [11:0] (waves that may hold scratch at once), WAVESIZE [26:12] (scratch per wave, 256-byte units).
+TMPRING_WAVES_MASK = 0xFFF
+TMPRING_WAVESIZE_SHIFT = 12
+TMPRING_WAVESIZE_MASK = 0x7FFF
+TMPRING_WAVESIZE_UNIT = 256
+
+
+def compute_tmpring_size(waves: int, wave_bytes: int) -> int:
+    """The register value for `waves` waves of `wave_bytes` scratch each (rounded up to the unit)."""
+    units = -(-wave_bytes // TMPRING_WAVESIZE_UNIT)
+    return (min(waves, TMPRING_WAVES_MASK)
+            | (units & TMPRING_WAVESIZE_MASK) << TMPRING_WAVESIZE_SHIFT)
+
+
+def tmpring_wave_bytes(value: int) -> int:
+    """Scratch bytes per wave of a COMPUTE_TMPRING_SIZE value."""
+    return (value >> TMPRING_WAVESIZE_SHIFT & TMPRING_WAVESIZE_MASK) * TMPRING_WAVESIZE_UNIT
+
+
 class AmdQueue(ctypes.Structure):
     """amd_queue_t (256 bytes, 64-byte aligned). The CP polls write_dispatch_id and reports its
     progress in read_dispatch_id; scratch fields describe the queue's private segment memory."""

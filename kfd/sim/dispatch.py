@@ -15,17 +15,22 @@ import struct
 import time
 from dataclasses import dataclass
 
+from isa.codeobj.descriptor import (
+    DESCRIPTOR_SIZE,
+    FIELDS_BY_NAME,
+    KERNEL_CODE_PROPERTIES,
+    RSRC1,
+    RSRC2,
+    RSRC3,
+)
+from kfd import hsa
 from kfd.sim import usermem
 from kfd.sim.engine import Engine, Preempted, QueueHang
 from kfd.sim.gpu import Mapping, PageTable
 
-KERNEL_DESCRIPTOR_SIZE = 64
-KD_ENTRY_OFFSET = 16
-KD_RSRC3 = 44
-KD_RSRC1 = 48
-KD_RSRC2 = 52
-KD_PROPERTIES = 56
-KD_WAVE32 = 1 << 10
+# The kernel descriptor fields the command processor reads itself (the emulator takes the rest).
+KD_ENTRY = FIELDS_BY_NAME["kernel_code_entry_byte_offset"]
+KD_WAVE32 = FIELDS_BY_NAME["enable_wavefront_size32"]
 LDS_GRANULE = 512
 SCRATCH_POOL_BASE = 3 << 48  # GPU-only addresses: never a user virtual address, nor an aperture
 SCRATCH_WINDOW = 1 << 40
@@ -48,13 +53,14 @@ class Launch:
 
     @property
     def wave32(self) -> bool:
-        return bool(struct.unpack_from("<H", self.descriptor, KD_PROPERTIES)[0] & KD_WAVE32)
+        at = KD_WAVE32.byte_offset
+        return bool(int.from_bytes(self.descriptor[at:at + KD_WAVE32.word_bytes], "little") >> KD_WAVE32.lsb & 1)
 
     @classmethod
     def from_aql(cls, pt: PageTable, packet, *, dispatch_ptr: int, queue_ptr: int,
                  dispatch_id: int) -> Launch:
-        kd = pt.read_bytes(packet.kernel_object, KERNEL_DESCRIPTOR_SIZE)
-        entry = packet.kernel_object + struct.unpack_from("<q", kd, KD_ENTRY_OFFSET)[0]
+        kd = pt.read_bytes(packet.kernel_object, DESCRIPTOR_SIZE)
+        entry = packet.kernel_object + struct.unpack_from("<q", kd, KD_ENTRY.byte_offset)[0]
         return cls(entry & ((1 << 64) - 1), kd, packet.grid_size, packet.workgroup_size,
                    packet.group_segment_size, packet.private_segment_size, packet.kernarg_address,
                    dispatch_ptr, queue_ptr, dispatch_id)
@@ -69,12 +75,12 @@ class Launch:
         user = tuple(reg(r.COMPUTE_USER_DATA_0 + i) for i in range(min(user_count, r.USER_DATA_COUNT)))
         lds = ((rsrc2 >> 15) & 0x1FF) * LDS_GRANULE
         # A descriptor with no user-SGPR enables: the user SGPRs are the register values as given.
-        kd = bytearray(KERNEL_DESCRIPTOR_SIZE)
-        struct.pack_into("<III", kd, KD_RSRC3, rsrc3, rsrc1, rsrc2)
-        struct.pack_into("<H", kd, KD_PROPERTIES, KD_WAVE32 if wave32 else 0)
+        kd = bytearray(DESCRIPTOR_SIZE)
+        words = ((RSRC1, rsrc1), (RSRC2, rsrc2), (RSRC3, rsrc3), (KERNEL_CODE_PROPERTIES, int(wave32) << KD_WAVE32.lsb))
+        for (offset, size), value in words:
+            kd[offset:offset + size] = value.to_bytes(size, "little")
         grid = tuple(g * w for g, w in zip(groups, workgroup, strict=True))
-        tmpring = reg(r.COMPUTE_TMPRING_SIZE)
-        private = ((tmpring >> 12) & 0x7FFF) * 256 // (32 if wave32 else 64)
+        private = hsa.tmpring_wave_bytes(reg(r.COMPUTE_TMPRING_SIZE)) // (32 if wave32 else 64)
         return cls(entry, bytes(kd), grid, workgroup, lds, private, user_sgprs=user)
 
 

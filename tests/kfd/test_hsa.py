@@ -68,3 +68,12 @@ def test_barrier_value_condition(cond, value, current, mask, expected):
     # The signal value is signed (hsa_signal_value_t): all ones is -1.
     p = hsa.BarrierValuePacket(value=value, mask=mask, cond=cond)
     assert p.satisfied(current) is expected
+
+
+@pytest.mark.parametrize("waves, wave_bytes", [(0, 0), (1, 1), (3072, 64 * 1024), (5000, 0x7FFF * 256)])
+def test_compute_tmpring_size(waves, wave_bytes):
+    # WAVES [11:0] (saturating), WAVESIZE [26:12] in 256-byte units, rounded up
+    value = hsa.compute_tmpring_size(waves, wave_bytes)
+    assert value & 0xFFF == min(waves, 0xFFF)
+    assert value >> 12 == -(-wave_bytes // 256)
+    assert hsa.tmpring_wave_bytes(value) == -(-wave_bytes // 256) * 256
