@@ -35,8 +35,6 @@ def lane_base(b: Batch, g: Group, unit: int = 1) -> np.ndarray:
     base = g.cache.get(key)
     if base is None:
         per_wave = b.wg[g.idx] * (b.lds.shape[1] * 4 // unit)
-        if unit == 4 and b.lds.size < 2**31:
-            per_wave = per_wave.astype(np.int32)    # dword indices fit: cheaper index arithmetic
         base = np.repeat(per_wave, b.L) if g.full else np.broadcast_to(per_wave[:, None], (g.n, b.L))[g.exec]
         g.cache[key] = base
     return base
@@ -57,35 +55,59 @@ def _addresses(b: Batch, g: Group, r: int, offset: int) -> tuple[np.ndarray, np.
     return a, lane_base(b, g) + a
 
 
+INDEX_CACHE_SIZE = 8
+
+
+def _dword_index(b: Batch, g: Group, r: int):
+    """(dword indices into Batch.lds [N] int64, highest address) of a full group's lanes for
+    the addresses in VGPR r, or None when one is not dword aligned. Tiled kernels address LDS
+    with the same registers over a whole loop, so the indices are kept per register (and
+    group) for as long as the register holds the same addresses."""
+    a = b.V[r, g.sel]
+    key = (r, g.sel.start, g.sel.stop) if g.contiguous else None
+    kept = b.lds_index.get(key) if key is not None else None
+    if kept is not None and np.array_equal(kept[0], a):
+        return kept[1], kept[2]
+    flat = a.reshape(-1)
+    if int(np.bitwise_or.reduce(flat)) & 3:
+        return None
+    index = lane_base(b, g, 4) + (flat >> U32(2))
+    top = int(flat.max())
+    if key is not None:
+        if len(b.lds_index) >= INDEX_CACHE_SIZE:
+            b.lds_index.clear()
+        b.lds_index[key] = (a.copy(), index, top)
+    return index, top
+
+
 def _fast_dwords(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int):
     """Dword indices into Batch.lds for the fast path of LDS accesses -- every lane active,
     dword aligned, inside the allocation -- or None when the general path must run."""
-    if not g.full or any(o & 3 for o in offsets):
+    if not g.full or not g.n or any(o & 3 for o in offsets):
         return None
-    a = b.V[r, g.sel].reshape(-1)
-    if not a.size:
+    found = _dword_index(b, g, r)
+    if found is None or found[1] > lds_size(b) - max(offsets) - 4 * dwords:
         return None
-    bits = int(np.bitwise_or.reduce(a))        # alignment, and a bound on every address
-    limit = lds_size(b) - max(offsets) - 4 * dwords
-    if bits & 3 or (bits > limit and int(a.max()) > limit):
-        return None
-    base = lane_base(b, g, 4)
-    return base + (a >> U32(2)).view(np.int32) if base.dtype == np.int32 else base + (a >> U32(2))
+    return found[0]
 
 
-def _dword_words(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int):
-    """The fast path of LDS loads: one uint32 [N] array per loaded dword, or None."""
+def _load_words(b: Batch, g: Group, r: int, rd: int, offsets: tuple[int, ...], dwords: int) -> bool:
+    """The fast path of LDS loads: VGPRs rd.. from one gather per loaded dword, each from a
+    view that starts at the dword's offset (no index arithmetic). False when it does not apply."""
     index = _fast_dwords(b, g, r, offsets, dwords)
     if index is None:
-        return None
+        return False
     words = b.lds.reshape(-1)
-    # one take per dword, each from a view that starts at the dword's offset (no index arithmetic)
-    return [words[o // 4 + i:].take(index) for o in offsets for i in range(dwords)]
-
-
-def _put_words(b: Batch, g: Group, rd: int, words: list) -> None:
-    for i, w in enumerate(words):
-        b.V[rd + i, g.sel] = w.reshape(g.n, b.L)
+    dst = rd
+    for o in offsets:
+        for i in range(dwords):
+            src = words[o // 4 + i:]
+            if g.contiguous:                    # straight into the register rows
+                np.take(src, index, out=b.V[dst, g.sel].reshape(-1), mode="clip")
+            else:
+                b.V[dst, g.sel] = src.take(index, mode="clip").reshape(g.n, b.L)
+            dst += 1
+    return True
 
 
 def lds_read(b: Batch, a: np.ndarray, pos: np.ndarray, nbytes: int) -> np.ndarray:
@@ -127,11 +149,8 @@ def _load(inst, ctx: Ctx, kind: str):
     ctx.use_vgpr(rd, shape.dwords)
 
     def load(b, g):
-        if b.hazards is None and shape.nbytes % 4 == 0:
-            words = _dword_words(b, g, ra, (offset,), shape.dwords)
-            if words is not None:
-                _put_words(b, g, rd, words)
-                return
+        if b.hazards is None and shape.nbytes % 4 == 0 and _load_words(b, g, ra, rd, (offset,), shape.dwords):
+            return
         a, pos = _addresses(b, g, ra, offset)
         _note(b, g, pos, shape.nbytes, False)
         raw = lds_read(b, a, pos, shape.nbytes)
@@ -153,7 +172,7 @@ def _store(inst, ctx: Ctx, kind: str):
             if index is not None:
                 words = b.lds.reshape(-1)
                 for i in range(shape.dwords):     # later lanes win, as on hardware
-                    words[offset // 4 + i:][index] = b.V[r0 + i, g.sel].reshape(-1)
+                    words[offset // 4 + i:].put(index, b.V[r0 + i, g.sel].reshape(-1), mode="clip")
                 return
         a, pos = _addresses(b, g, ra, offset)
         _note(b, g, pos, shape.nbytes, True)
@@ -174,11 +193,8 @@ def _two_addr(inst, ctx: Ctx, m: str):
         ctx.use_vgpr(rd, 2 * dw)
 
         def load2(b, g):
-            if b.hazards is None:
-                words = _dword_words(b, g, ra, (off0, off1), dw)
-                if words is not None:
-                    _put_words(b, g, rd, words)
-                    return
+            if b.hazards is None and _load_words(b, g, ra, rd, (off0, off1), dw):
+                return
             parts = []
             for off in (off0, off1):
                 a, pos = _addresses(b, g, ra, off)

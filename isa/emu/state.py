@@ -64,6 +64,7 @@ class Batch:
         self.wg_first_wave = np.zeros(max(nworkgroups, 1), np.int64)
         self.scratch_base = np.zeros(nwaves, U64)     # the wave's private memory (FLAT_SCRATCH)
         self.hwreg = {}                               # hardware register id -> [W] uint32
+        self.lds_index = {}                           # LDS address register -> dword indices (isa.emu.lds)
         self.hazards = None                           # hazards.Tracker when checking is on
         self.memory = None                            # the Memory the dispatch runs against
         self.clock = 0                                # wave-instructions executed so far (a cycle counter)
