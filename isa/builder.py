@@ -26,7 +26,7 @@ from isa import operands as _ops
 from isa.asm import special as _special
 from isa.asm.encoder import encode_instruction, encode_special
 from isa.asm.lexer import Expr
-from isa.asm.operand import SPECIAL_REGS, Func, Imm, Named, Reg, Sym, _make_reg
+from isa.asm.operand import SPECIAL_REGS, Func, Imm, Named, Reg, RegList, Sym, _make_reg
 from isa.asm.vopd import encode_vopd
 from isa.errors import AsmError
 
@@ -247,11 +247,17 @@ def _item(x):
         return x
     if isinstance(x, str):
         return Imm(Expr(('sym', x), 0))
+    if isinstance(x, (list, tuple)):
+        # image addresses named one by one: [v[4], v[9], v[12:15]]
+        parts = [_item(r) for r in x]
+        if not parts or not all(isinstance(r, Reg) for r in parts):
+            raise AsmError("expected a list of registers")
+        return RegList(parts, 0, AsmError("registers in a list must have consecutive indices", 0, 1))
     raise AsmError(f"not an operand: {x!r}")
 
 
 _FLAG_MODS = frozenset(('clamp', 'glc', 'slc', 'dlc', 'gds', 'offen', 'idxen', 'tfe', 'row_mirror',
-                        'row_half_mirror', 'done', 'row_en'))
+                        'row_half_mirror', 'done', 'row_en', 'unorm', 'r128', 'a16', 'lwe', 'd16'))
 
 
 def _mod_items(kw: dict) -> list:
@@ -318,6 +324,8 @@ class Instruction:
 def _text(o):
     if isinstance(o, _Operand):
         return _reg_text(o._reg)
+    if isinstance(o, (list, tuple)):
+        return '[' + ', '.join(_text(x) for x in o) + ']'
     if isinstance(o, _Mod):
         t = _text(o.value)
         if o.neg == 'sext':

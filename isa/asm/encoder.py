@@ -10,7 +10,7 @@ from isa import operands as ops
 from isa.asm import special, syntax_misc
 from isa.asm.immediates import F64_INLINE, ImmError, encode_float, encode_int, int_code
 from isa.asm.lexer import Expr, ExprParser
-from isa.asm.operand import BadList, Func, Imm, Named, Reg
+from isa.asm.operand import BadList, Func, Imm, Named, Reg, RegList, Sym
 from isa.asm.syntax import is_unsupported, variants
 from isa.errors import AsmError
 from isa.tables import table
@@ -115,8 +115,8 @@ def _accept_src(slot, item, st: State):
             return None
         v = item.value
         if type(v) is Expr:
-            if not slot.allow_lit:
-                return None
+            if not slot.allow_lit or (slot.modbits and (slot.fpmods or sext or slot.otype != 'i32')):
+                return None          # a VOP3 relocatable literal only for plain 32-bit integers
             st.add_literal(('expr', id(v)), item.col)
             st.lit_expr = v
             return ops.LITERAL
@@ -193,16 +193,18 @@ def _match_slots(variant, items, st: State, skip_fixed=False) -> int:
     for slot in slots:
         item = items[i] if i < n else None
         kind = slot.kind
-        if type(item) is Named and item.value is None and kind == 'label':
+        if type(item) is Named and item.value is None and (kind == 'label' or (kind == 'src' and slot.allow_lit)):
             item = Imm(Expr(('sym', item.name), item.col), False, item.col)   # a label named like a keyword
         if item is None or (type(item) is Named and kind not in _NAMED_OK):
             if slot.optional:
                 if kind == 'fixed':
                     st.mods['_nofixed'] = True
                 continue
-            col = item.col if item is not None else None
-            raise Fail("too few operands for instruction" if item is None else "invalid operand for instruction",
-                       col, i)
+            if item is None:
+                raise Fail("too few operands for instruction", None, i)
+            # LLVM does not read a modifier with a value where an operand is due
+            raise Fail("invalid operand for instruction" if item.value is None else "not a valid operand.",
+                       item.col, i)
         if kind == 'src':
             code = _accept_src(slot, item, st)
             if code is None:
@@ -417,6 +419,33 @@ def _match_special(slot, item, st, i):
             raise _bad(item, i)
     elif kind == 'exp_tgt':
         vals[slot.field] = _exp_target(item, i)
+    elif kind == 'mimg_data':
+        if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.neg or item.abs:
+            raise _bad(item, i)
+        n = item.count
+        kind = slot.name
+        # the data register sizes LLVM has forms for
+        if n == 1 and kind == 'msaa':
+            raise Fail("operands are not valid for this GPU or mode", None, 90)
+        if n > 5 or (kind == 'gather' and n not in (2, 4, 5)) or (kind == 'cmpswap' and n < 2) or \
+                (kind == 'atomic' and n == 4):
+            raise _bad(item, i)
+        vals['vdata'] = item.code
+        st.mods['_vdata'] = (n, item.col, i)
+    elif kind == 'mimg_addr':
+        if type(item) is RegList and len(item.parts) == 1:
+            item = item.parts[0]
+        if type(item) is RegList or (type(item) is Reg and item.parts is not None and len(item.parts) > 1):
+            parts = item.parts
+        elif type(item) is Reg:
+            parts = None
+        else:
+            raise _bad(item, i)
+        for r in parts or (item,):
+            if r.file != 'v' or r.tag != 'v' or r.neg or r.abs:
+                raise _bad(r, i)
+        vals['vaddr'] = (parts[0] if parts else item).code
+        st.mods['_vaddr'] = (parts, item, i)
     elif kind == 'attr':
         vals['attr'], vals['attr_chan'] = _interp_attr(item, i)
     else:
@@ -497,10 +526,11 @@ _MOD_SLOT = {
     'row_shr': 'dpp_ctrl', 'row_ror': 'dpp_ctrl', 'row_mirror': 'dpp_ctrl', 'row_half_mirror': 'dpp_ctrl',
     'row_share': 'dpp_ctrl', 'row_xmask': 'dpp_ctrl', 'row_mask': 'row_mask', 'bank_mask': 'bank_mask',
     'bound_ctrl': 'bound_ctrl', 'fi': 'fi', 'dpp8': 'dpp8', 'done': 'done', 'row_en': 'row_en',
-    'wait_vdst': 'wait_vdst', 'wait_exp': 'wait_exp',
+    'wait_vdst': 'wait_vdst', 'wait_exp': 'wait_exp', 'dmask': 'dmask', 'dim': 'dim', 'unorm': 'unorm',
+    'r128': 'r128', 'a16': 'a16', 'lwe': 'lwe', 'd16': 'd16',
 }
 _KEYWORD_MODS = frozenset(('clamp', 'glc', 'slc', 'dlc', 'gds', 'offen', 'idxen', 'tfe', 'row_mirror',
-                           'row_half_mirror', 'done', 'row_en'))
+                           'row_half_mirror', 'done', 'row_en', 'unorm', 'r128', 'a16', 'lwe', 'd16'))
 # Modifiers with a small unsigned value: name -> largest value.
 _WAIT_MODS = {'wait_vdst': 15, 'wait_exp': 7}
 _ROW_BASE = {'row_shl': (0x100, 1, 15), 'row_shr': (0x110, 1, 15), 'row_ror': (0x120, 1, 15),
@@ -606,6 +636,17 @@ def _mod_value(item, i):
         return slot, _int_value(item, i)
     if name in ('offset0', 'offset1'):
         return slot, _int_value(item, i)
+    if name == 'dmask':
+        return slot, _int_value(item, i) & 0xFFFF
+    if name == 'dim':
+        v = item.value
+        text = v.name if isinstance(v, Sym) else v if isinstance(v, str) else None
+        if text is not None:
+            key = text[len('SQ_RSRC_IMG_'):] if text.startswith('SQ_RSRC_IMG_') else text
+            key = key.upper()
+            if key in syntax_misc.IMAGE_DIMS:
+                return slot, key
+        raise Fail("invalid dim value", item.vcol, i)
     if name in _WAIT_MODS:
         v = _int_value(item, i)
         if not 0 <= v <= _WAIT_MODS[name]:
@@ -620,6 +661,9 @@ def _match_mods(variant, items, start, st: State):
     mods = st.mods
     allowed = variant.mods
     pos = 0
+    image = variant.family == 'MIMG'
+    if image and start < len(items):
+        mods['_first_mod'] = getattr(items[start], 'col', None)
     for i in range(start, len(items)):
         item = items[i]
         if type(item) is not Named:
@@ -666,6 +710,8 @@ def _match_mods(variant, items, start, st: State):
                 raise Fail("invalid operand for instruction", item.col, i)
             mods[slot] = value
             pos = k + 1
+            if image:
+                mods['_at_' + slot] = item.col
 
 
 _ANY_MOD = frozenset(_MOD_SLOT.values())
@@ -988,6 +1034,117 @@ def _enc_buf(variant, st):
     return _pack(fam, vals, variant.base).to_bytes(8, 'little')
 
 
+def _image_fail(message, variant, st):
+    return Fail(message, None, 90)
+
+
+def _image_addresses(variant, st, info):
+    """The address VGPR count of an image instruction and its NSA address bytes; checks the
+    form of the addresses against the forms LLVM has."""
+    parts, item, i = st.mods['_vaddr']
+    if parts is None:
+        if not info.bvh and not info.range_ok(item.count):
+            raise Fail("invalid operand for instruction", item.col, i)
+        return item.count, b''
+    extra = bytes(r.code for r in parts[1:])
+    if info.bvh:
+        return sum(r.count for r in parts), extra
+    for r in parts[:-1]:
+        if r.count != 1:
+            raise Fail("invalid operand for instruction", r.col, i)
+    n = len(parts)
+    last = parts[-1]
+    if n > syntax_misc.NSA_SLOTS or (last.count == 1 and not info.list_ok(n)):
+        raise Fail("not a valid operand.", st.mods.get('_first_mod'), i + 1)
+    if last.count != 1:
+        if n == syntax_misc.NSA_SLOTS - 1:
+            raise Fail("operands are not valid for this GPU or mode", None, 90)
+        if n < syntax_misc.NSA_SLOTS or not info.partial_ok(last.count):
+            raise Fail("invalid operand for instruction", last.col, i)
+    return sum(r.count for r in parts), extra
+
+
+_BVH_SLOTS = {(False, False): (1, 1, 3, 3, 3), (False, True): (1, 1, 3, 3), (True, False): (2, 1, 3, 3, 3),
+              (True, True): (2, 1, 3, 3)}
+
+
+def _enc_mimg(variant, st):
+    info = variant.custom
+    vals = st.vals
+    mods = st.mods
+    a16 = 'a16' in mods
+    count, extra = _image_addresses(variant, st, info)
+    parts = mods['_vaddr'][0]
+    if info.bvh:
+        # ray tracing: fixed operand sizes; dmask, unorm and r128 are implied
+        ok = (8 if a16 else 11) + info.bvh64
+        item = mods['_vaddr'][1]
+        if parts is None:
+            if count not in (8 + info.bvh64, 11 + info.bvh64):
+                raise Fail("invalid operand for instruction", item.col, mods['_vaddr'][2])
+            if count != ok:
+                raise Fail("image address size does not match a16", None, 90)
+        else:
+            for want_a16 in (a16, not a16):
+                shape = _BVH_SLOTS[(info.bvh64, want_a16)]
+                if len(parts) == len(shape) and all(r.count == k for r, k in zip(parts, shape, strict=False)):
+                    break
+            else:
+                shape = _BVH_SLOTS[(info.bvh64, a16)]
+                for r, k in zip(parts, shape, strict=False):
+                    if r.count != k:
+                        raise Fail("invalid operand for instruction", r.col, mods['_vaddr'][2])
+                raise Fail("image address size does not match a16", None, 90)
+            if want_a16 != a16:
+                raise Fail("image address size does not match a16", None, 90)
+        vals['dmask'] = 0xF
+        vals['unrm'] = 1
+        vals['r128'] = 1
+        vals['a16'] = int(a16)
+    else:
+        dcount = mods['_vdata'][0]
+        d16 = 'd16' in mods
+        tfe = 'tfe' in mods
+        if 'dim' not in mods:
+            raise Fail("operands are not valid for this GPU or mode", None, 90)
+        dim = mods['dim']
+        if info.msaa and dim not in ('2D_MSAA', '2D_MSAA_ARRAY'):
+            raise Fail("invalid dim; must be MSAA type", mods['_at_dim'], 89)
+        dmask = mods.get('dmask', 0) & 0xF
+        want = 4 if (info.gather or info.msaa) else max(1, bin(dmask).count('1'))
+        if d16:
+            want = (want + 1) // 2
+        if tfe:
+            want += 1
+        if dcount != want:
+            raise Fail("image data size does not match dmask, d16 and tfe" if info.d16 else
+                       "image data size does not match dmask and tfe", None, 90)
+        need = info.address_count(dim, a16)
+        if count != need and not (parts is None and count == 8 and 5 <= need <= 7):
+            raise Fail("image address size does not match dim and a16", None, 90)
+        if info.atomic and dmask not in (0x1, 0x3, 0xF):
+            raise Fail("invalid atomic image dmask", mods.get('_at_dmask'), 89)
+        if (info.gather or info.msaa) and bin(dmask).count('1') != 1:
+            raise Fail("invalid image_gather dmask: only one bit must be set", mods.get('_at_dmask'), 89)
+        vals['dmask'] = dmask
+        vals['dim'] = syntax_misc.IMAGE_DIMS[dim][0]
+        for name, field in (('unorm', 'unrm'), ('r128', 'r128'), ('a16', 'a16'), ('tfe', 'tfe'), ('lwe', 'lwe'),
+                            ('d16', 'd16')):
+            if name in mods:
+                vals[field] = 1
+        for b in mods.get('cpol', ()):
+            vals[b] = 1
+    vals['srsrc'] = vals['srsrc'] >> 2
+    if 'ssamp' in vals:
+        vals['ssamp'] = vals['ssamp'] >> 2
+    if parts is not None:
+        vals['nsa'] = 1
+    data = _pack('MIMG', vals, variant.base).to_bytes(8, 'little')
+    if parts is not None:
+        data += extra + bytes(-len(extra) % 4)
+    return data
+
+
 def _enc_exp(variant, st):
     vals = st.vals
     mods = st.mods
@@ -1020,7 +1177,7 @@ _FAMILY_ENCODERS = {
     'SMEM': _enc_scalar, 'VOP1': _enc_valu, 'VOP2': _enc_valu, 'VOPC': _enc_valu, 'VOP3': _enc_valu,
     'VOP3SD': _enc_valu, 'VOP3P': _enc_valu, 'DS': _enc_ds, 'FLAT': _enc_flat, 'GLOBAL': _enc_flat,
     'SCRATCH': _enc_flat, 'MUBUF': _enc_buf, 'MTBUF': _enc_buf, 'EXP': _enc_exp, 'LDSDIR': _enc_ldsdir,
-    'VINTERP': _enc_vinterp,
+    'VINTERP': _enc_vinterp, 'MIMG': _enc_mimg,
 }
 
 
@@ -1090,7 +1247,7 @@ def _sorted_mods(variant, items):
 class _Plan:
     """A mnemonic as written, resolved once: its base name and the forms to try, split by
     the kind of DPP modifier the operands carry."""
-    __slots__ = ('base', 'suffix', 'plain', 'dpp16', 'dpp8', 'any', 'error', 'cmp', 'fp_pos', 'sext_pos')
+    __slots__ = ('base', 'suffix', 'plain', 'dpp16', 'dpp8', 'any', 'error', 'cmp', 'fp_pos', 'sext_pos', 'image')
 
     def __init__(self, name):
         base, suffix, forms = lookup(name)
@@ -1114,6 +1271,7 @@ class _Plan:
         self.dpp16 = [v for v in cands if v.dpp == 'dpp16'] or self.plain
         self.dpp8 = [v for v in cands if v.dpp == 'dpp8'] or self.plain
         self.fp_pos, self.sext_pos = _modifier_positions(forms)
+        self.image = any(v.family == 'MIMG' for v in forms)
 
 
 def _modifier_positions(forms):
@@ -1141,6 +1299,10 @@ def _check_modifier_positions(plan, items, col0):
     mods = None
     for k, it in enumerate(items):
         t = type(it)
+        if t is RegList:
+            if not plan.image:
+                raise AsmError(it.error.message, 0, col0 + it.error.column)
+            continue
         if t is Named:
             if it.value is None:
                 continue
@@ -1193,7 +1355,8 @@ def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = 
     if not plain:
         for it in items:
             t = type(it)
-            if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None):
+            if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None) or \
+                    t is RegList:
                 items = _check_modifier_positions(plan, items, col0)
                 break
     if plan.cmp and items and type(items[0]) in (Reg, Imm) and (items[0].neg or items[0].abs):

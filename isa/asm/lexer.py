@@ -7,6 +7,7 @@ a small tree until the symbol's value is known.
 """
 
 import re
+import struct
 
 from isa.errors import AsmError
 
@@ -304,7 +305,13 @@ class ExprParser:
             self.expect(')', "expected ')' in parentheses expression")
             return node
         if k == 'real':
-            raise AsmError("unexpected floating point literal in expression", 0, t[2] + 1)
+            # inside an expression a floating-point number stands for its IEEE double bits
+            self.i += 1
+            try:
+                bits = struct.unpack('<q', struct.pack('<d', float(t[1])))[0]
+            except ValueError:
+                raise AsmError("invalid floating point literal", 0, t[2] + 1) from None
+            return ('num', bits)
         if k == 'end':
             raise AsmError("unknown token in expression", 0, t[2] + 1)
         raise AsmError("unknown token in expression", 0, t[2] + 1)

@@ -22,7 +22,7 @@ class Reg:
     9-bit scalar source code for 's'; `count` is the number of dwords (None for special
     sources that fit any width: null, src_scc, src_shared_base, ...); `tag` names the kind:
     'v', 's', 'ttmp' or the special register's name."""
-    __slots__ = ('file', 'code', 'count', 'tag', 'col', 'neg', 'abs')
+    __slots__ = ('file', 'code', 'count', 'tag', 'col', 'neg', 'abs', 'parts')
 
     def __init__(self, file, code, count, tag, col=0, neg=False, abs_=False):
         self.file = file
@@ -32,6 +32,7 @@ class Reg:
         self.col = col
         self.neg = neg
         self.abs = abs_
+        self.parts = None        # the registers of a list `[v4, v5]` that formed this one
 
     def with_mods(self, neg, abs_, col):
         return Reg(self.file, self.code, self.count, self.tag, col, neg, abs_)
@@ -64,6 +65,23 @@ class Imm:
 
     def __repr__(self):
         return f"Imm({self.value!r}{' f' if self.is_float else ''}{' neg' if self.neg else ''}{' abs' if self.abs else ''})"
+
+
+class RegList:
+    """A list of registers `[v4, v9, v[5:7]]` that is no single register range: image
+    instructions take it as separate addresses; elsewhere `error` (the AsmError for the list
+    as a range) is reported."""
+    __slots__ = ('parts', 'col', 'error')
+    neg = False
+    abs = False
+
+    def __init__(self, parts, col, error):
+        self.parts = parts
+        self.col = col
+        self.error = error
+
+    def __repr__(self):
+        return f"RegList({self.parts!r})"
 
 
 class Named:
@@ -121,6 +139,22 @@ class BadList:
 
 # Modifiers whose value is a list of up to four 0/1 bits.
 BIT_LISTS = frozenset(('op_sel', 'op_sel_hi', 'neg_lo', 'neg_hi'))
+
+
+def _parse_dim(p: ExprParser) -> Sym:
+    """An image dimension `2D`, `SQ_RSRC_IMG_2D_ARRAY`: the run of number and name tokens
+    with nothing between them (its text is checked by the encoder)."""
+    t = p.tok
+    col = t[2]
+    text = ''
+    end = col
+    while p.tok[0] in ('int', 'id') and p.tok[2] == end:
+        text += p.tok[1]
+        end += len(p.tok[1])
+        p.advance()
+    if not text:
+        raise AsmError("invalid dim value", 0, col + 1)
+    return Sym(text, col)
 
 
 def _parse_bit_list(p: ExprParser, name: str):
@@ -301,6 +335,16 @@ def _parse_reg_list(p: ExprParser, col: int) -> Reg:
             continue
         p.expect(']', "expected a comma or a closing square bracket")
         break
+    try:
+        reg = _reg_from_list(regs, col)
+    except AsmError as e:
+        return RegList(regs, col, e)
+    reg.parts = regs
+    return reg
+
+
+def _reg_from_list(regs: list, col: int) -> Reg:
+    """The register range a list of consecutive 32-bit registers names."""
     first = regs[0]
     for r in regs:
         if r.count != 1 or r.tag not in ('v', 's', 'ttmp', 'vcc_lo', 'vcc_hi', 'exec_lo', 'exec_hi'):
@@ -460,7 +504,7 @@ def parse_source(p: ExprParser):
         if lit:
             raise AsmError("expected immediate with lit modifier", 0, item.col + 1)
     else:
-        if p.tok[0] == 'id' and (p.peek()[0] == ':' or p.tok[1] in KEYWORDS) and not (
+        if p.tok[0] == 'id' and (p.peek()[0] == ':' or (p.tok[1] in KEYWORDS and p.peek()[0] not in BINOPS)) and not (
                 neg or absf or lit or sp3abs or sp3neg):
             raise p.error("not a valid operand.")
         if p.tok[0] == 'end':
@@ -499,6 +543,8 @@ def parse_item(p: ExprParser):
             p.advance()
             p.advance()
             vtok = p.tok
+            if name == 'dim':
+                return Named(name, _parse_dim(p), t[2], vtok[2])
             if vtok[0] == 'end':
                 raise p.error(f"expected a value for {name}")
             if vtok[0] == '[' and name in BIT_LISTS:
@@ -663,7 +709,8 @@ def operand_items_flagged(text: str):
             t = type(it)
             if (t is Imm or t is Named) and type(it.value) is Expr:
                 has_expr = True
-            if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None):
+            if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None) or \
+                    t is RegList:
                 plain = False
         r = (items, has_expr, plain)
         if len(_flag_cache) > _CACHE_LIMIT:

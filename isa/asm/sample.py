@@ -12,10 +12,10 @@ import random
 from isa.asm.special import DELAY_IDS, DELAY_SKIPS, DEPCTR_FIELDS, GFX11_HWREGS, GFX11_MSGS
 from isa.asm.syntax import variants
 from isa.asm.syntax_mem import UNIFIED_FORMATS
-from isa.asm.syntax_misc import ATTR_LAST, EXP_TARGETS
+from isa.asm.syntax_misc import ATTR_LAST, EXP_TARGETS, IMAGE_DIMS, NSA_SLOTS
 
 FAMILIES = ('SOP1', 'SOP2', 'SOPK', 'SOPC', 'SOPP', 'SMEM', 'VOP1', 'VOP2', 'VOPC', 'VOP3', 'VOP3SD', 'VOP3P',
-            'DPP16', 'DPP8', 'VOPD', 'DS', 'FLAT', 'GLOBAL', 'SCRATCH', 'MUBUF', 'MTBUF', 'EXP', 'LDSDIR',
+            'DPP16', 'DPP8', 'VOPD', 'DS', 'FLAT', 'GLOBAL', 'SCRATCH', 'MUBUF', 'MTBUF', 'MIMG', 'EXP', 'LDSDIR',
             'VINTERP')
 
 _SPECIAL32 = ('vcc_lo', 'vcc_hi', 'exec_lo', 'exec_hi', 'm0', 'null')
@@ -301,6 +301,8 @@ def _line(g: _Gen, v) -> str:
         return f'{name} {g.delay()}'
     if m == 's_waitcnt_depctr':
         return f'{name} {g.depctr()}'
+    if v.family == 'MIMG':
+        return _image_line(g, v, name)
     ops = []
     vaddr_count = 0
     for s in v.slots:
@@ -381,6 +383,86 @@ def _line(g: _Gen, v) -> str:
     if mods:
         text += ' ' + ' '.join(mods)
     return text
+
+
+def _image_addr(g: _Gen, info, count: int) -> str:
+    """Address operand text for `count` VGPRs: a range, or one by one (NSA) where LLVM has
+    such a form."""
+    r = g.r
+    if count >= 2 and g.chance(0.35):
+        if count <= NSA_SLOTS and info.list_ok(count):
+            return '[' + ', '.join(g.vgpr(1) for _ in range(count)) + ']'
+        if count > NSA_SLOTS and info.partial_ok(count - NSA_SLOTS + 1):
+            return '[' + ', '.join([g.vgpr(1) for _ in range(NSA_SLOTS - 1)] +
+                                   [g.vgpr(count - NSA_SLOTS + 1)]) + ']'
+    if not info.range_ok(count):
+        count = 8
+    if count == 1 and r.random() < 0.1:
+        return '[' + g.vgpr(1) + ']'
+    return g.vgpr(count)
+
+
+def _image_line(g: _Gen, v, name: str) -> str:
+    """A valid image instruction: data and address sizes that fit its dmask, d16, tfe, dim
+    and a16."""
+    r = g.r
+    info = v.custom
+    rsrc4 = g.scalar(4, ('s', 'ttmp'))
+    if info.bvh:
+        a16 = g.chance(0.3)
+        shape = ([2] if info.bvh64 else [1]) + ([1, 3, 3] if a16 else [1, 3, 3, 3])
+        if g.chance(0.4):
+            addr = '[' + ', '.join(g.vgpr(k) for k in shape) + ']'
+        else:
+            addr = g.vgpr(sum(shape))
+        return f"{name} {g.vgpr(4)}, {addr}, {rsrc4}" + (' a16' if a16 else '')
+    while True:
+        dim = g.pick(sorted(IMAGE_DIMS))
+        if info.msaa and 'MSAA' not in dim:
+            continue
+        a16 = g.chance(0.25)
+        count = info.address_count(dim, a16)
+        if info.range_ok(count) or (5 <= count <= 7 and info.range_ok(8)):
+            break
+    d16 = info.d16 and g.chance(0.2)
+    tfe = g.chance(0.2) and not (d16 and (info.gather or info.msaa))
+    if info.gather or info.msaa:
+        dmask = 1 << r.randrange(4)
+        data = 4
+    elif info.atomic:
+        dmask = g.pick((0x3, 0xF) if info.cmpswap else (0x1, 0x3) + ((0xF,) if tfe else ()))
+        data = bin(dmask).count('1')
+    else:
+        dmask = r.randrange(16) if g.chance(0.9) else None
+        data = max(1, bin(dmask or 0).count('1'))
+    if d16:
+        data = (data + 1) // 2
+    if tfe:
+        data += 1
+    ops = [g.vgpr(data), _image_addr(g, info, count), g.scalar(8, ('s', 'ttmp'))]
+    if len(v.slots) > 3:
+        ops.append(rsrc4)
+    mods = []
+    if dmask is not None:
+        mods.append(f'dmask:{hex(dmask)}' if g.chance(0.8) else f'dmask:{dmask}')
+    mods.append('dim:' + (dim if g.chance(0.5) else 'SQ_RSRC_IMG_' + dim))
+    for flag, p in (('unorm', 0.2), ('cpol', 0.3), ('r128', 0.15), ('a16', None), ('tfe', None), ('lwe', 0.1),
+                    ('d16', None)):
+        if flag == 'cpol':
+            if g.chance(p):
+                mods.append(g.mod('cpol', v))
+        elif flag == 'a16':
+            if a16:
+                mods.append('a16')
+        elif flag == 'tfe':
+            if tfe:
+                mods.append('tfe')
+        elif flag == 'd16':
+            if d16:
+                mods.append('d16')
+        elif g.chance(p):
+            mods.append(flag)
+    return f"{name} {', '.join(ops)} {' '.join(mods)}"
 
 
 def _vopd_line(g: _Gen) -> str:

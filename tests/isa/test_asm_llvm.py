@@ -28,7 +28,7 @@ from isa.asm.sample import mutate, random_instructions
 from isa.errors import AsmError
 
 FAMILIES = ("SOP1", "SOP2", "SOPK", "SOPC", "SOPP", "SMEM", "VOP1", "VOP2", "VOPC", "VOP3", "VOP3SD", "VOP3P",
-            "WMMA", "VOPD", "DPP16", "DPP8", "DS", "FLAT", "GLOBAL", "SCRATCH", "MUBUF", "MTBUF", "EXP", "LDSDIR",
+            "WMMA", "VOPD", "DPP16", "DPP8", "DS", "FLAT", "GLOBAL", "SCRATCH", "MUBUF", "MTBUF", "MIMG", "EXP", "LDSDIR",
             "VINTERP")
 WORDS_PER_FAMILY = 1000
 WORD_SEED = 20240601        # shared with the disassembler tests' corpus (one disk cache)
@@ -481,6 +481,42 @@ v_interp_p10_f16_f32 v1, v2, v3, v4 op_sel:[1,0,1,0]
 v_interp_p2_f16_f32 v1, v2, v3, v4 clamp op_sel:[0,0,0,1] wait_exp:5
 v_interp_p10_rtz_f16_f32 v1, v2, v3, v4 op_sel:[1]
 v_interp_p2_rtz_f16_f32 v255, v254, v253, v252 op_sel:[1,1,1]
+image_load v[0:3], v[4:5], s[0:7] dmask:0xf dim:SQ_RSRC_IMG_2D
+image_load v[0:3], v[4:5], s[0:7] dmask:0xf dim:2D unorm glc slc dlc r128
+image_load v0, v4, s[0:7] dim:1D
+image_load v[0:4], v[4:5], ttmp[8:15] dmask:0xf dim:2D tfe lwe
+image_load v[0:1], v[4:5], s[0:7] dmask:0x7 dim:2D d16
+image_load v[0:3], [v4, v9], s[0:7] dmask:0xf dim:2D
+image_load v[0:3], [v4, v6, v9, v1], s[0:7] dmask:0xf dim:2D_MSAA_ARRAY
+image_load v[0:3], [v4], s[0:7] dmask:0xf dim:1D
+image_load v[0:3], v[4:5], s[0:7], dmask:0xf, dim:2D,
+image_load v[0:3], v4, s[0:7] dmask:0xf dim:2D a16
+image_load_mip v[0:3], v[4:5], s[0:7] dmask:0xf dim:2D a16
+image_store v[0:3], v[4:6], s[0:7] dmask:0xf dim:3D
+image_store v[0:4], v[4:5], s[0:7] dmask:0xf dim:2D tfe
+image_atomic_add v0, v[4:5], s[0:7] dmask:0x1 dim:2D glc
+image_atomic_cmpswap v[0:1], v[4:5], s[0:7] dmask:0x3 dim:2D glc
+image_atomic_cmpswap v[0:3], v[4:5], s[0:7] dmask:0xf dim:2D glc
+image_get_resinfo v[0:3], v4, s[0:7] dmask:0xf dim:2D
+image_msaa_load v[0:3], v[4:6], s[0:7] dmask:0x1 dim:2D_MSAA
+image_sample v[0:3], v[4:5], s[0:7], s[8:11] dmask:0xf dim:2D
+image_sample v[0:3], [v4, v6, v9], s[0:7], s[8:11] dmask:0xf dim:3D
+image_sample_d v[0:3], [v0, v1, v2, v3, v[4:5]], s[0:7], s[8:11] dmask:0xf dim:2D
+image_sample_d v[0:3], v[0:7], s[0:7], s[8:11] dmask:0xf dim:2D
+image_sample_c_d_cl_o v[0:3], v[0:11], s[0:7], s[8:11] dmask:0xf dim:3D
+image_sample_c_d_cl_o v[0:3], v[0:9], s[0:7], s[8:11] dmask:0xf dim:3D a16
+image_sample_d_g16 v[0:3], v[0:2], s[0:7], s[8:11] dmask:0xf dim:1D
+image_sample_c_d_o_g16 v[0:3], v[0:7], s[0:7], s[8:11] dmask:0xf dim:CUBE
+image_gather4 v[0:3], v[4:5], s[0:7], s[8:11] dmask:0x1 dim:2D
+image_gather4 v[0:1], v[4:5], s[0:7], s[8:11] dmask:0x4 dim:2D d16
+image_gather4h v[0:3], v[4:5], s[0:7], s[8:11] dmask:0x1 dim:2D
+image_get_lod v[0:1], v[4:5], s[0:7], s[8:11] dmask:0x3 dim:2D
+image_bvh_intersect_ray v[0:3], v[4:14], s[0:3]
+image_bvh_intersect_ray v[0:3], v[4:11], s[0:3] a16
+image_bvh64_intersect_ray v[0:3], v[4:15], ttmp[0:3]
+image_bvh_intersect_ray v[0:3], [v4, v5, v[6:8], v[9:11], v[12:14]], s[0:3]
+image_bvh64_intersect_ray v[0:3], [v[4:5], v5, v[6:8], v[9:11]], s[0:3] a16
+s_nop 1+1.0
 """.strip().splitlines()
 
 ERROR_CASES = """
@@ -643,6 +679,44 @@ v_interp_p10_f16_f32 v1, v2, v3, v4 op_sel:[1,1,1,1] op_sel:[2]
 v_interp_p10_f32_e32 v1, v2, v3, v4
 .word 1
 .hword 2
+image_load v[0:3], v[4:5], s[0:7] dim:2D dmask:0xf
+image_load v[0:3], v[4:5], s[0:7] dmask:0xf dim:2D d16 unorm
+image_load v[0:3], v[4:5], s[0:7] dmask:0xf
+image_load v[0:3], v[4:5], s[0:7] dim:2D
+image_load v[0:4], v[4:5], s[0:7] dmask:0xf dim:2D lwe
+image_load v[0:3], v[4:6], s[0:7] dmask:0xf dim:2D
+image_load v[0:3], v[4:11], s[0:7] dmask:0xf dim:2D
+image_load v[0:3], v[4:5], s[0:3] dmask:0xf dim:2D
+image_load v[0:3], v[4:5], s[2:9] dmask:0xf dim:2D
+image_load v[0:3], v[4:5], s[0:7] dmask:0xf dim:SQ_RSRC_IMG_4D
+image_load v[0:3], v[4:5], s[0:7] dmask:0xf dim:[1D]
+image_load v[0:3], [v4, v5, v6, v7, v8], s[0:7] dmask:0xf dim:2D
+image_load v[0:3], [v4, s5], s[0:7] dmask:0xf dim:2D
+image_load v[0:3], [v4 v5], s[0:7] dmask:0xf dim:2D
+image_load v[0:3], [v[4:5], v6], s[0:7] dmask:0xf dim:2D_ARRAY
+image_load_pck v[0:3], v[4:5], s[0:7] dmask:0xf dim:2D d16
+image_sample_d v[0:3], [v0, v1, v2, v[3:5]], s[0:7], s[8:11] dmask:0xf dim:2D
+image_sample v[0:3], [v4, v5, v6, v7], s[0:7], s[8:11] dmask:0xf dim:2D
+image_sample v[0:3], v[4:5], s[0:7] dmask:0xf dim:2D
+image_sample_c_lz_o v[0:3], v[4:9], s[0:7], s[8:11] dmask:0xf dim:2D_MSAA_ARRAY
+image_atomic_add v[0:3], v[4:5], s[0:7] dmask:0xf dim:2D
+image_atomic_add v0, v[4:5], s[0:7] dmask:0x2 dim:2D
+image_atomic_add v[0:1], v[4:5], s[0:7] dmask:0x1 dim:2D
+image_atomic_cmpswap v0, v[4:5], s[0:7] dmask:0x1 dim:2D glc
+image_gather4 v[0:3], v[4:5], s[0:7], s[8:11] dmask:0x3 dim:2D
+image_gather4 v[0:2], v[4:5], s[0:7], s[8:11] dmask:0x1 dim:2D
+image_msaa_load v[0:3], v[4:5], s[0:7] dmask:0x1 dim:2D
+image_msaa_load v0, v[4:6], s[0:7] dmask:0x1 dim:2D_MSAA
+image_get_lod v[0:3], v[4:7], s[0:7], s[8:11] dmask:0x1 dim:2D
+image_bvh_intersect_ray v[0:3], v[4:13], s[0:3]
+image_bvh_intersect_ray v[0:3], v[4:11], s[0:3]
+image_bvh_intersect_ray v[0:3], v[4:14], s[0:3] glc
+image_bvh_intersect_ray v[0:3], [v4, v5, v[6:8], v[9:11], v[12:14]], s[0:3] a16
+global_load_b32 v1, offset:4
+v_add_f32_e64 v1, v2 mul:2
+v_mov_b32 v1, [v2, v4]
+s_mov_b32 s0, 1 + 1.0
+.long 1.5
 """.strip().splitlines()
 
 

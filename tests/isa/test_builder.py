@@ -122,6 +122,18 @@ CASES = [
      "v_interp_p10_f32 v1, -v2, v3, v4 clamp wait_exp:3"),
     (lambda: ins.v_interp_p2_f16_f32(v[1], v[2], v[3], v[4], op_sel=[0, 0, 0, 1]),
      "v_interp_p2_f16_f32 v1, v2, v3, v4 op_sel:[0,0,0,1]"),
+    (lambda: ins.image_load(v[0:4], v[4:6], s[0:8], dmask=0xF, dim="2D"),
+     "image_load v[0:3], v[4:5], s[0:7] dmask:0xf dim:SQ_RSRC_IMG_2D"),
+    (lambda: ins.image_sample(v[0:4], [v[4], v[9], v[7]], s[8:16], s[4:8], dmask=0xF, dim="SQ_RSRC_IMG_3D",
+                              glc=True, a16=False),
+     "image_sample v[0:3], [v4, v9, v7], s[8:15], s[4:7] dmask:0xf dim:3D glc"),
+    (lambda: ins.image_store(v[0:3], v[4:6], s[0:8], dmask=0x7, dim="2D_ARRAY", a16=True, d16=True, tfe=True),
+     "image_store v[0:2], v[4:5], s[0:7] dmask:0x7 dim:2D_ARRAY a16 tfe d16"),
+    (lambda: ins.image_sample_d(v[0:4], [v[0], v[1], v[2], v[3], v[4:6]], s[0:8], s[8:12], dmask=0xF, dim="2D"),
+     "image_sample_d v[0:3], [v0, v1, v2, v3, v[4:5]], s[0:7], s[8:11] dmask:0xf dim:2D"),
+    (lambda: ins.image_atomic_add(v[1], v[2], s[0:8], dmask=1, dim="1D", glc=True),
+     "image_atomic_add v1, v2, s[0:7] dmask:0x1 dim:1D glc"),
+    (lambda: ins.image_bvh_intersect_ray(v[0:4], v[4:15], s[0:4]), "image_bvh_intersect_ray v[0:3], v[4:14], s[0:3]"),
 ]
 
 
