@@ -166,17 +166,16 @@ class Assembler:
                 continue
             word = parts[0]
             rest = parts[1] if len(parts) > 1 else ''
-            if ':' not in word and '=' not in word and word[0] != '.' and '::' not in rest and \
-                    (not rest or rest[0] != '=') and word not in _SPECIAL_SYNTAX:
+            if ':' not in word and '=' not in word and word[0] != '.' and (not rest or rest[0] != '='):
                 name = word if word.islower() else word.lower()
                 key = (name, rest)
                 enc = encoded_get(key)
-                if enc is None:
+                if enc is None and '::' not in rest and name not in _SPECIAL_SYNTAX:
                     try:
-                        items, has_expr, plain = operand_items_flagged(rest)
+                        items, has_expr, plain, named = operand_items_flagged(rest)
                         if has_expr:
                             items = self._resolve_items(items)
-                        enc = encode_instruction(name, items, plain=plain)
+                        enc = encode_instruction(name, items, plain=plain, named=named)
                     except AsmError:
                         enc = None       # the slow path below reports the error with its position
                     else:
@@ -246,6 +245,7 @@ class Assembler:
         self._instruction(word.lower(), line, rest_start, lineno, raw, mstart)
 
     def _instruction(self, name, line, rest_start, lineno, raw, mstart):
+        key = (name, line[rest_start:].lstrip())
         if name.endswith('_e32') and name[:-4] in _SPECIAL_SYNTAX:
             name = name[:-4]
         text = line[rest_start:]
@@ -265,10 +265,10 @@ class Assembler:
                     enc = encode_special(name, special)
                 else:
                     try:
-                        items, has_expr, plain = operand_items_flagged(text)
+                        items, has_expr, plain, named = operand_items_flagged(text)
                         if has_expr:
                             items = self._resolve_items(items)
-                        enc = encode_instruction(name, items, col0, plain=plain)
+                        enc = encode_instruction(name, items, col0, plain=plain, named=named)
                     except AsmError:
                         # again with exact columns, for the error message
                         try:
@@ -285,6 +285,11 @@ class Assembler:
                         e.message in ('too few operands for instruction',) and col <= 1:
                     col = mstart + 1
                 raise AsmError(e.message, lineno, col, raw) from None
+        if enc.fixup is None and (name in _SPECIAL_SYNTAX or '::' in text) and not line[:mstart].strip():
+            # the fast path finds these (their text alone gives the encoding) next time
+            if len(_encoded) > _ENCODED_LIMIT:
+                _encoded.clear()
+            _encoded[key] = enc
         self._emit(enc.data, lineno, line.strip(), 'inst', enc.fixup, enc.name)
 
     @staticmethod

@@ -191,20 +191,26 @@ def _match_slots(variant, items, st: State, skip_fixed=False) -> int:
     i = 0
     vals = st.vals
     for slot in slots:
-        item = items[i] if i < n else None
         kind = slot.kind
-        if type(item) is Named and item.value is None and (kind == 'label' or (kind == 'src' and slot.allow_lit)):
-            item = Imm(Expr(('sym', item.name), item.col), False, item.col)   # a label named like a keyword
-        if item is None or (type(item) is Named and kind not in _NAMED_OK):
+        if i < n:
+            item = items[i]
+            if type(item) is Named:
+                if item.value is None and (kind == 'label' or (kind == 'src' and slot.allow_lit)):
+                    item = Imm(Expr(('sym', item.name), item.col), False, item.col)   # a symbol named like a keyword
+                elif kind not in _NAMED_OK:
+                    if slot.optional:
+                        if kind == 'fixed':
+                            st.mods['_nofixed'] = True
+                        continue
+                    # LLVM does not read a modifier with a value where an operand is due
+                    raise Fail("invalid operand for instruction" if item.value is None else "not a valid operand.",
+                               item.col, i)
+        else:
             if slot.optional:
                 if kind == 'fixed':
                     st.mods['_nofixed'] = True
                 continue
-            if item is None:
-                raise Fail("too few operands for instruction", None, i)
-            # LLVM does not read a modifier with a value where an operand is due
-            raise Fail("invalid operand for instruction" if item.value is None else "not a valid operand.",
-                       item.col, i)
+            raise Fail("too few operands for instruction", None, i)
         if kind == 'src':
             code = _accept_src(slot, item, st)
             if code is None:
@@ -1329,18 +1335,20 @@ _PLANS: dict = {}
 _DPP_MODS = frozenset(('dpp_ctrl', 'dpp8', 'row_mask', 'bank_mask', 'bound_ctrl', 'fi'))
 
 
-def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = False, plain: bool = False):
+def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = False, plain: bool = False,
+                       named: bool = True):
     """Encode one instruction (mnemonic as written, lower case; parsed operand items).
     Returns an Encoded. Raises AsmError (column relative to the operand text + col0).
     any_order: the trailing modifiers may come in any order (the builder's keywords).
-    plain: the caller knows no item has source modifiers or is a modifier with a value."""
+    plain: the caller knows no item has source modifiers or is a modifier with a value.
+    named: False when the caller knows no item is a Named."""
     plan = _PLANS.get(name)
     if plan is None:
         plan = _PLANS[name] = _Plan(name)
     if plan.error is not None:
         raise AsmError(plan.error, 0, 1)
     cands = plan.plain
-    for it in items:
+    for it in items if named else ():
         if type(it) is Named:
             slot = _MOD_SLOT.get(it.name)
             if slot in _DPP_MODS:

@@ -463,6 +463,8 @@ def parse_source(p: ExprParser):
         p.advance()
         if is_register_token(p):
             item = parse_register(p)
+            if type(item) is RegList:
+                raise item.error
         else:
             if p.tok[0] == 'end':
                 raise p.error("expected register or immediate")
@@ -501,6 +503,8 @@ def parse_source(p: ExprParser):
         sp3abs = True
     if is_register_token(p):
         item = parse_register(p, sp3neg or neg or absf or sp3abs)
+        if type(item) is RegList and (sp3neg or neg or absf or sp3abs or lit):
+            raise item.error        # a register list with modifiers is one operand range or nothing
         if lit:
             raise AsmError("expected immediate with lit modifier", 0, item.col + 1)
     else:
@@ -697,25 +701,68 @@ def _cached(text: str) -> list:
     return got
 
 
+def _item_flags(items: list) -> int:
+    """Bit 0: an item holds an expression naming symbols; bit 1: an item has source modifiers,
+    is a modifier with a value or a register list; bit 2: an item is a Named."""
+    f = 0
+    for it in items:
+        t = type(it)
+        if t is Named:
+            f |= 4
+        if (t is Imm or t is Named) and type(it.value) is Expr:
+            f |= 1
+        if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None) or \
+                t is RegList:
+            f |= 2
+    return f
+
+
+def _piece_entry(piece: str):
+    """(items, flags) of one comma-separated piece, cached."""
+    stripped = piece.strip()
+    atoms = _atoms(stripped) if ' ' in stripped or '\t' in stripped else None
+    if atoms is None or len(atoms) < 2:
+        got = _cached(stripped)
+    else:
+        got = []
+        for a in atoms:
+            got.extend(_cached(a))
+    entry = (got, _item_flags(got))
+    if len(_piece_entries) > _CACHE_LIMIT:
+        _piece_entries.clear()
+    _piece_entries[piece] = entry
+    return entry
+
+
+_piece_entries: dict = {}
+_EMPTY_PIECE = re.compile(r'^\s*,|,\s*,')
+
+
 def operand_items_flagged(text: str):
     """(items, whether any item holds an expression naming symbols, whether no item has source
-    modifiers or is a modifier with a value), from the caches."""
+    modifiers or is a modifier with a value, whether any item is a Named), from the caches."""
     r = _flag_cache.get(text)
-    if r is None:
-        items = _items(text)
-        has_expr = False
-        plain = True
-        for it in items:
-            t = type(it)
-            if (t is Imm or t is Named) and type(it.value) is Expr:
-                has_expr = True
-            if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None) or \
-                    t is RegList:
-                plain = False
-        r = (items, has_expr, plain)
-        if len(_flag_cache) > _CACHE_LIMIT:
-            _flag_cache.clear()
-        _flag_cache[text] = r
+    if r is not None:
+        return r
+    pieces = _split_pieces(text)
+    if pieces is None or (len(pieces) > 1 and _EMPTY_PIECE.search(text) is not None):
+        # no simple split (or an empty operand, which the full parser reports)
+        items = parse_tokens(tokenize(text))
+        flags = _item_flags(items)
+    else:
+        items = []
+        flags = 0
+        get = _piece_entries.get
+        for piece in pieces:
+            e = get(piece)
+            if e is None:
+                e = _piece_entry(piece)
+            items += e[0]
+            flags |= e[1]
+    r = (items, flags & 1 != 0, flags & 2 == 0, flags & 4 != 0)
+    if len(_flag_cache) > _CACHE_LIMIT:
+        _flag_cache.clear()
+    _flag_cache[text] = r
     return r
 
 
@@ -729,36 +776,8 @@ def operand_items(text: str) -> list:
     return operand_items_flagged(text)[0]
 
 
-_EMPTY_PIECE = re.compile(r'^\s*,|,\s*,')
-
-
-def _items(text: str) -> list:
-    pieces = _split_pieces(text)
-    if pieces is not None and len(pieces) > 1 and _EMPTY_PIECE.search(text) is not None:
-        pieces = None       # an empty operand: the full parser reports it
-    if pieces is None:
-        items = parse_tokens(tokenize(text))
-    else:
-        items = []
-        for piece in pieces:
-            got = _piece_cache.get(piece)
-            if got is None:
-                stripped = piece.strip()
-                atoms = _atoms(stripped) if ' ' in stripped or '\t' in stripped else None
-                if atoms is None or len(atoms) < 2:
-                    got = _cached(stripped)
-                else:
-                    got = []
-                    for a in atoms:
-                        got.extend(_cached(a))
-                if len(_piece_cache) > _CACHE_LIMIT:
-                    _piece_cache.clear()
-                _piece_cache[piece] = got
-            items.extend(got)
-    return items
-
-
 def clear_caches():
     """Forget every parsed operand string (benchmarks measure cold runs with this)."""
     _piece_cache.clear()
+    _piece_entries.clear()
     _flag_cache.clear()

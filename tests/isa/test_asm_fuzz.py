@@ -2,6 +2,7 @@
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,10 @@ TOKENS = ["v_add_f32", "v_fma_f16", "s_mov_b32", "s_waitcnt", "global_load_b32",
           "(", ")", ",", ":", "[", "offset:", "offset:16", "glc", "clamp", "mul:2", "op_sel:[1,0]", "row_shl:1",
           "quad_perm:[0,1,2,3]", "dpp8:[0,0,0,0,0,0,0,0]", "hwreg(", "HW_REG_MODE", "sendmsg(", "vmcnt(0)", "&",
           "instid0(", "VALU_DEP_1", "format:[", "BUF_FMT_32_FLOAT", "lit(", "label:", "label", ".long", ".p2align",
-          ".set", "=", "*", "/", "<<", ">>", "!", "~", ";", "//", "/*", "*/", "\"", "\n", " ", "\t", "v1.l", "v2.h"]
+          ".set", "=", "*", "/", "<<", ">>", "!", "~", ";", "//", "/*", "*/", "\"", "\n", " ", "\t", "v1.l", "v2.h",
+          "image_load", "image_sample_d", "image_bvh_intersect_ray", "[v1, v3]", "[v1, v[4:6]]", "dim:", "dim:2D",
+          "dmask:0xf", "a16", "d16", "tfe", "exp", "mrt0", "done", "lds_param_load", "attr1.x", "wait_vdst:1",
+          "v_interp_p10_f32", "wait_exp:1", "--"]
 
 
 def _check(text: str):
@@ -71,6 +75,18 @@ def mutated(draw):
 @given(mutated())
 def test_mutated_valid_lines(text):
     _check(text)
+
+
+@pytest.mark.parametrize("text", [
+    "v_frexp_mant_f64_e32 v[29:30], neg([v12, s13])",
+    "v_add_f32 v1, sext([v1, v3]), v2",
+    "v_add_f32 v1, |[v1, v3]|, v2",
+    "image_load v[0:3], -[v4, v5], s[0:7] dmask:0xf dim:2D",
+    "v_add_f32 v1, [v1, v3], v2",
+])
+def test_register_lists_with_modifiers(text):
+    with pytest.raises(AsmError):
+        assemble(text)
 
 
 def test_sample_lines_mostly_assemble():
