@@ -171,10 +171,17 @@ def vgpr_rows(b: Batch, g: Group, r: int) -> np.ndarray:
     return b.V[r, g.sel]
 
 
+def _frozen(x: np.ndarray) -> np.ndarray:
+    x.flags.writeable = False
+    return x
+
+
 def vector_source(code: int, bits: int, ctx: Ctx, literal: int | None = None, dtype: str = "",
-                  hi: bool = False):
+                  hi: bool = False, compact: bool = False):
     """A reader (batch, group) -> [n, L] raw bits: uint32 for operands up to 32 bits (a 16-bit
-    operand in the low half, `hi` selecting the register's high half), uint64 for 64-bit."""
+    operand in the low half, `hi` selecting the register's high half), uint64 for 64-bit.
+    With `compact`, a constant comes as [1, 1] and an SGPR as [n, 1] (read-only arrays that
+    broadcast to [n, L]), so the ALU computes on one value instead of one per lane."""
     wide = bits > 32
     if code >= opd.VGPR_FIRST:
         r = code - opd.VGPR_FIRST
@@ -195,8 +202,16 @@ def vector_source(code: int, bits: int, ctx: Ctx, literal: int | None = None, dt
         if bits == 16 and hi:
             const >>= 16
         c = dt(const & 0xFFFF) if bits == 16 else dt(const)
+        if compact:
+            one = _frozen(np.full((1, 1), c, dt))
+            return lambda b, g: one
         return lambda b, g: np.broadcast_to(c, (g.n, b.L))
     read = scalar_source(code, bits, ctx, literal, dtype)
+    if compact:
+        if bits == 16:
+            shift, keep = U32(16 if hi else 0), U32(0xFFFF)
+            return lambda b, g: _frozen(((read(b, g) >> shift) & keep)[:, None])
+        return lambda b, g: _frozen(read(b, g)[:, None])
     if bits == 16:
         if hi:
             return lambda b, g: np.broadcast_to((read(b, g) >> U32(16))[:, None], (g.n, b.L))

@@ -5,7 +5,8 @@ ValuOp. The core reads operands, applies DPP swizzles and the input modifiers (a
 float width, op_sel half selection, VOP3P op_sel/op_sel_hi/neg_lo/neg_hi), calls `fn`, applies
 clamp/omod to float results where `core_output_mods` says so, and writes the destination.
 
-Calling convention: `fn(*srcs, clamp=False)`; each source is a numpy array of raw bits, np.uint32
+Calling convention: `fn(*srcs, clamp=False)`; each source is a numpy array of raw bits (the
+sources broadcast to the result's shape: constants and SGPRs may come as [1, 1] / [n, 1]), np.uint32
 for operands of up to 32 bits (a 16-bit operand in the low half; the high half is ignored),
 np.uint64 for 64-bit operands, np.bool_ for the per-lane mask sources listed in `mask_srcs`, and a
 [..., 4] np.uint32 array for the one 128-bit operand (v_mqsad_u32_u8). `src_names` says where each
@@ -351,7 +352,9 @@ def _fcmp(cond, fmt):
 
 
 def _int_view(kind):
-    return {"i16": _s16, "u16": _u16, "i32": _s32, "u32": _u,
+    """Integer operands as numpy integers of their width, for comparisons (no widening pass)."""
+    return {"i16": lambda x: (_u(x) & M16).astype(np.uint16).view(np.int16), "u16": _u16,
+            "i32": lambda x: _u(x).view(np.int32), "u32": _u,
             "i64": lambda x: _u64(x).view(np.int64), "u64": _u64}[kind]
 
 
@@ -622,11 +625,14 @@ def _mad_i64_i32(a, b, c, clamp=False):
     return s.view(np.uint64), negative
 
 
+# The carry ops stay in uint32: a carry out of a + b shows as a wrapped sum below a, a borrow of
+# a - b as b above a.
+
 def _add_co_u32(a, b, clamp=False):
-    s = _u(a).astype(np.uint64) + _u(b)
-    carry = s > M32
-    d = np.where(carry, np.uint64(M32), s) if clamp else s
-    return d.astype(np.uint32), carry
+    a = _u(a)
+    s = a + _u(b)
+    carry = s < a
+    return (np.where(carry, np.uint32(M32), s) if clamp else s), carry
 
 
 def _sub_co_u32(a, b, clamp=False):
@@ -640,16 +646,20 @@ def _subrev_co_u32(a, b, clamp=False):
 
 
 def _add_co_ci_u32(a, b, ci, clamp=False):
-    s = _u(a).astype(np.uint64) + _u(b) + np.asarray(ci, bool).astype(np.uint64)
-    carry = s > M32
-    d = np.where(carry, np.uint64(M32), s) if clamp else s
-    return d.astype(np.uint32), carry
+    a, ci = _u(a), np.asarray(ci, bool)
+    t = a + _u(b)
+    carry = t < a
+    s = t + ci
+    carry = carry | (ci & (s == 0))              # t was 0xFFFFFFFF
+    return (np.where(carry, np.uint32(M32), s) if clamp else s), carry
 
 
 def _sub_co_ci_u32(a, b, ci, clamp=False):
-    ci = np.asarray(ci, bool).astype(np.uint32)
-    borrow = _u(b).astype(np.uint64) + ci > _u(a)
-    d = _u(a) - _u(b) - ci
+    a, b, ci = _u(a), _u(b), np.asarray(ci, bool)
+    t = a - b
+    borrow = b > a
+    borrow = borrow | (ci & (t == 0))            # 0 - 1 borrows
+    d = t - ci
     return (np.where(borrow, np.uint32(0), d) if clamp else d), borrow
 
 

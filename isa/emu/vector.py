@@ -129,18 +129,19 @@ def encoded_sources(inst, widths: dict | None = None) -> list[Src]:
 
 
 def source_reader(s: Src, ctx: Ctx, literal, raw_mods: bool = False):
-    """A reader for one non-DPP source with its modifiers applied."""
+    """A reader for one non-DPP source with its modifiers applied; constants and SGPRs come as
+    arrays that broadcast to [n, L] (the ALU's functions accept any broadcastable sources)."""
     if s.packed is not None and not raw_mods:
-        read = vector_source(s.code, 32, ctx, literal, s.dtype)
+        read = vector_source(s.code, 32, ctx, literal, s.dtype, compact=True)
         if s.bits == 32 and s.dtype.startswith("NUM_PK2"):
             return packed_source(read, *s.packed, float_halves=is_float(s.dtype))
         sel_lo, _, neg_lo, _ = s.packed
         if s.bits == 16:
-            read = vector_source(s.code, 16, ctx, literal, s.dtype, hi=sel_lo)
+            read = vector_source(s.code, 16, ctx, literal, s.dtype, hi=sel_lo, compact=True)
         elif s.bits == 64:
-            read = vector_source(s.code, 64, ctx, literal, s.dtype)
+            read = vector_source(s.code, 64, ctx, literal, s.dtype, compact=True)
         return with_float_mods(read, s.bits, False, neg_lo and is_float(s.dtype))
-    read = vector_source(s.code, s.bits, ctx, literal, s.dtype, hi=s.hi)
+    read = vector_source(s.code, s.bits, ctx, literal, s.dtype, hi=s.hi, compact=True)
     if raw_mods or not is_float(s.dtype):
         return read
     return with_float_mods(read, s.bits, s.abs, s.neg)
@@ -233,6 +234,12 @@ def _with_output_mods(res, ftype: str, omod: int, clamp: bool, dst_bits: int, wh
     return (res & U32(0xFFFF0000)) | output_mods(res & U32(0xFFFF), "f16", omod, clamp)
 
 
+def _lanes(b, g, mask) -> np.ndarray:
+    """A per-lane bool result as [n, L] (compact sources give broadcastable ones)."""
+    mask = np.asarray(mask, bool)
+    return mask if mask.shape == (g.n, b.L) else np.broadcast_to(mask, (g.n, b.L))
+
+
 def compile_vop(inst, ctx: Ctx, alu: AluTables):
     """The closure (batch, group) -> None for a non-VOPD VALU instruction of the ALU table."""
     m = inst.op.mnemonic
@@ -272,7 +279,7 @@ def compile_vop(inst, ctx: Ctx, alu: AluTables):
             own_src2 = inst.base in ("VOP3", "VOP3SD") and "s2" not in names
             readers.append(mask_source(f["src2"] if own_src2 else VCC, ctx))
         elif name == "simm32":
-            readers.append(vector_source(opd.LITERAL, bits, ctx, inst.literal, "NUM_B32"))
+            readers.append(vector_source(opd.LITERAL, bits, ctx, inst.literal, "NUM_B32", compact=True))
         elif name == "d0":
             if dst_r is None:
                 raise IllegalInstruction(f"{m}: reads its destination but has none")
@@ -298,9 +305,11 @@ def compile_vop(inst, ctx: Ctx, alu: AluTables):
         write_mask = mask_dest(_mask_dst_code(inst, bool(attr(vop, "writes_exec", False))), ctx)
 
         def finish(b, g, res, ok):
-            lanes = np.asarray(res, bool) & g.exec
+            lanes = _lanes(b, g, res)
+            if not g.full:
+                lanes = lanes & g.exec
             if ok is not None:
-                lanes &= ok
+                lanes = lanes & ok
             write_mask(b, g, lanes)
     else:
         bits = {"u64": 64, "u128": 128}.get(dst_kind, 32)
@@ -315,7 +324,9 @@ def compile_vop(inst, ctx: Ctx, alu: AluTables):
             wm = None if ok is None else (ok & g.exec)
             write(b, g, res, wm)
             if carry:
-                lanes = np.asarray(cout, bool) & (g.exec if wm is None else wm)
+                lanes = _lanes(b, g, cout)
+                if wm is not None or not g.full:
+                    lanes = lanes & (g.exec if wm is None else wm)
                 write_carry(b, g, lanes)
 
     if dpp_read is not None:
@@ -356,20 +367,20 @@ def _vopd_half(inst, ctx: Ctx, alu: AluTables, which: str):
     dtype0 = opi["srcy0"].dtype if "srcy0" in opi else "NUM_B32"
     dtype1 = opi["vsrcy1"].dtype if "vsrcy1" in opi else "NUM_B32"
     if m == "v_dual_mov_b32":
-        read = vector_source(src0, 32, ctx, inst.literal, dtype0)
+        read = vector_source(src0, 32, ctx, inst.literal, dtype0, compact=True)
         return vdst, read
     vop = alu.vector(m)
     fn = vop.fn
     readers = []
     for name in attr(vop, "src_names", ("s0", "s1")):
         if name == "s0":
-            readers.append(vector_source(src0, 32, ctx, inst.literal, dtype0))
+            readers.append(vector_source(src0, 32, ctx, inst.literal, dtype0, compact=True))
         elif name == "s1":
             readers.append(vector_source(opd.VGPR_FIRST + vsrc1, 32, ctx, None, dtype1))
         elif name == "vcc":
             readers.append(mask_source(VCC, ctx))
         elif name == "simm32":
-            readers.append(vector_source(opd.LITERAL, 32, ctx, inst.literal, "NUM_B32"))
+            readers.append(vector_source(opd.LITERAL, 32, ctx, inst.literal, "NUM_B32", compact=True))
         elif name == "d0":
             readers.append(vector_source(opd.VGPR_FIRST + vdst, 32, ctx, None, ""))
         else:
