@@ -172,7 +172,7 @@ def _store(inst, ctx: Ctx, kind: str):
             if index is not None:
                 words = b.lds.reshape(-1)
                 for i in range(shape.dwords):     # later lanes win, as on hardware
-                    words[offset // 4 + i:].put(index, b.V[r0 + i, g.sel].reshape(-1), mode="clip")
+                    words[offset // 4 + i:][index] = b.V[r0 + i, g.sel].reshape(-1)
                 return
         a, pos = _addresses(b, g, ra, offset)
         _note(b, g, pos, shape.nbytes, True)
