@@ -180,8 +180,9 @@ def vector_source(code: int, bits: int, ctx: Ctx, literal: int | None = None, dt
                   hi: bool = False, compact: bool = False):
     """A reader (batch, group) -> [n, L] raw bits: uint32 for operands up to 32 bits (a 16-bit
     operand in the low half, `hi` selecting the register's high half), uint64 for 64-bit.
-    With `compact`, a constant comes as [1, 1] and an SGPR as [n, 1] (read-only arrays that
-    broadcast to [n, L]), so the ALU computes on one value instead of one per lane."""
+    With `compact`, a constant comes as a read-only [1, 1] array that broadcasts to [n, L], so the
+    ALU computes on one value instead of one per lane; an SGPR comes repeated into a contiguous
+    [n, L] array (cheaper than broadcasting [n, 1], which numpy runs as one inner loop per wave)."""
     wide = bits > 32
     if code >= opd.VGPR_FIRST:
         r = code - opd.VGPR_FIRST
@@ -210,8 +211,8 @@ def vector_source(code: int, bits: int, ctx: Ctx, literal: int | None = None, dt
     if compact:
         if bits == 16:
             shift, keep = U32(16 if hi else 0), U32(0xFFFF)
-            return lambda b, g: _frozen(((read(b, g) >> shift) & keep)[:, None])
-        return lambda b, g: _frozen(read(b, g)[:, None])
+            return lambda b, g: np.repeat((read(b, g) >> shift) & keep, b.L).reshape(g.n, b.L)
+        return lambda b, g: np.repeat(read(b, g), b.L).reshape(g.n, b.L)
     if bits == 16:
         if hi:
             return lambda b, g: np.broadcast_to((read(b, g) >> U32(16))[:, None], (g.n, b.L))
