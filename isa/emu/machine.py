@@ -29,6 +29,9 @@ from isa.emu.program import CodePages, Program
 from isa.emu.state import ArrayPool, Batch, Group
 
 DEFAULT_BATCH_BYTES = 512 << 20       # register and LDS memory one batch of waves may take
+# Work-items per batch: beyond this the temporaries of one instruction (8 bytes a lane for f64
+# intermediates) outgrow the CPU caches and every lane costs more than the extra batches do.
+DEFAULT_BATCH_LANES = 1 << 17
 
 
 @dataclass
@@ -51,10 +54,12 @@ class Emulator:
     thread its own)."""
 
     def __init__(self, alu: AluTables | None = None, apertures: Apertures | None = None,
-                 batch_bytes: int = DEFAULT_BATCH_BYTES, cache_size: int = 64):
+                 batch_bytes: int = DEFAULT_BATCH_BYTES, cache_size: int = 64,
+                 batch_lanes: int = DEFAULT_BATCH_LANES):
         self._alu = alu
         self.apertures = apertures or Apertures()
         self.batch_bytes = batch_bytes
+        self.batch_lanes = batch_lanes
         self.cache_size = cache_size
         self._programs: OrderedDict = OrderedDict()
         self.pool = ArrayPool()
@@ -112,7 +117,8 @@ class Emulator:
         nvgpr = max(kernel.vgprs, prog.max_vgpr, 1)
         per_group = geo.max_waves_per_group
         wave_bytes = nvgpr * kernel.lanes * 4 + 1024
-        wgs = max(1, self.batch_bytes // (per_group * wave_bytes + lds + 64))
+        wgs = max(1, min(self.batch_bytes // (per_group * wave_bytes + lds + 64),
+                         self.batch_lanes // (per_group * kernel.lanes)))
         slot = dispatch.scratch_per_wave or private * kernel.lanes
         if private:
             if not dispatch.scratch_base:
