@@ -36,6 +36,11 @@ class Memory(Protocol):
     def write_bytes(self, address: int, data: bytes) -> None:
         """Writes a contiguous range."""
 
+    # Optional, for speed: `words(address, nbytes, write=False)` -> a uint32 numpy view of the
+    # range when one mapping backs all of it (writable, for write=True) and address is 4-byte
+    # aligned, else None. The emulator gathers and scatters dword accesses through it and falls
+    # back to read / write (which raise the faults) when it gives None.
+
 
 @dataclass
 class Mapping:
@@ -119,6 +124,14 @@ class PagedMemory:
         if i >= 0 and address < self._maps[i].end:
             return self._maps[i]
         return None
+
+    def words(self, address: int, nbytes: int, write: bool = False) -> np.ndarray | None:
+        """A uint32 view of [address, address + nbytes) inside one mapping, or None."""
+        m = self._find(address)
+        if m is None or address % 4 or address + nbytes > m.end or (write and not m.writable):
+            return None
+        first = address - m.start
+        return m.buf[first:first + -(-nbytes // 4) * 4].view(np.uint32)
 
     # -- contiguous access --------------------------------------------------------------------
     def read_bytes(self, address: int, nbytes: int, *, execute: bool = False) -> bytes:

@@ -136,6 +136,75 @@ def _global_address(inst, ctx: Ctx):
     return gaddr_v
 
 
+def _global_span(inst, ctx: Ctx):
+    """For the fast path of dword accesses: (batch, group) -> (base, low) with every lane's
+    address base + low (base an int, low uint32 [n, L]) when the group is full and the high
+    address halves (64-bit VGPR form) or the SGPR bases (saddr form) are the same for all
+    lanes; else None."""
+    f = inst.fields
+    offset = _sext(f["offset"], 13)
+    r = f["addr"]
+    saddr = f["saddr"]
+    if saddr != NULL and saddr != 0x7F:
+        def span_s(b, g):
+            if not g.full:
+                return None
+            base = b.s64(saddr, g.sel)
+            first = int(base[0])
+            if g.n > 1 and (int(base.min()) != first or int(base.max()) != first):
+                return None
+            return first + offset, b.V[r, g.sel]
+        return span_s
+
+    def span_v(b, g):
+        if not g.full:
+            return None
+        hi = b.V[r + 1, g.sel]
+        top = int(hi.min())
+        if int(hi.max()) != top:
+            return None
+        return (top << 32) + offset, b.V[r, g.sel]
+    return span_v
+
+
+def _flat_span(inst, ctx: Ctx):
+    """_global_span for FLAT addresses that all lie outside the LDS and private apertures."""
+    f = inst.fields
+    offset = f["offset"] & 0xFFF
+    r = f["addr"]
+    apertures = (ctx.apertures.shared_hi, ctx.apertures.private_hi)
+
+    def span(b, g):
+        if not g.full:
+            return None
+        hi = b.V[r + 1, g.sel]
+        top = int(hi.min())
+        if int(hi.max()) != top or top in apertures:
+            return None
+        return (top << 32) + offset, b.V[r, g.sel]
+    return span
+
+
+def dword_lanes(b: Batch, found, nbytes: int, write: bool):
+    """(uint32 view of the memory the lanes touch, each lane's dword index in it as intp [N])
+    for a span from _global_span whose lanes are all dword aligned inside one mapping, or None."""
+    words = getattr(b.memory, "words", None)
+    if found is None or words is None:
+        return None
+    base, low = found
+    lo, hi = int(low.min()), int(low.max())
+    start = base + lo
+    if start < 0 or base & 3 or int(np.bitwise_or.reduce(low, axis=None)) & 3 or base + hi + nbytes > 1 << 64:
+        return None
+    view = words(start, hi - lo + nbytes, write)
+    if view is None:
+        return None
+    index = (low.reshape(-1) >> U32(2)).astype(np.intp)
+    if lo:
+        index -= lo >> 2
+    return view, index
+
+
 def _flat_address(inst, ctx: Ctx):
     f = inst.fields
     offset = f["offset"] & 0xFFF
@@ -222,13 +291,25 @@ def _write(b: Batch, g: Group, t: Target, data: np.ndarray) -> None:
         mem_write(b, g, t.addrs[rest], data[rest], rows[rest])
 
 
-def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx):
+def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None):
     ctx.use_vgpr(rd, shape.dwords)
 
     def load(b, g):
         t = address(b, g)
         raw = _read(b, g, t, shape.nbytes)
         write_vgprs(b, g, rd, datamove.to_vgprs(raw, shape), shape.half)
+    if span is not None and shape.nbytes % 4 == 0:
+        def load_dwords(b, g):
+            found = dword_lanes(b, span(b, g), shape.nbytes, False)
+            if found is None:
+                return load(b, g)
+            view, index = found
+            for i in range(shape.dwords):
+                if g.contiguous:                # straight into the register rows
+                    np.take(view[i:], index, out=b.V[rd + i, g.sel].reshape(-1), mode="clip")
+                else:
+                    b.V[rd + i, g.sel] = view[i:].take(index, mode="clip").reshape(g.n, b.L)
+        return load_dwords
     if shape.nbytes == 4 and shape.half is None:
         def load_b32(b, g):
             t = address(b, g)
@@ -240,12 +321,21 @@ def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx):
     return load
 
 
-def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx):
+def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None):
     ctx.use_vgpr(rdata, shape.dwords)
 
     def store_(b, g):
         t = address(b, g)
         _write(b, g, t, datamove.from_vgprs(read_vgprs(b, g, rdata, shape.dwords), shape))
+    if span is not None and shape.nbytes % 4 == 0:
+        def store_dwords(b, g):
+            found = dword_lanes(b, span(b, g), shape.nbytes, True)
+            if found is None:
+                return store_(b, g)
+            view, index = found
+            for i in range(shape.dwords):        # later lanes win, as on hardware
+                view[i:][index] = b.V[rdata + i, g.sel].reshape(-1)
+        return store_dwords
     return store_
 
 
@@ -472,10 +562,13 @@ def compile_vmem(inst, ctx: Ctx):
         return _buffer_store(inst, ctx, shape, f["vdata"])
     if m in ("global_load_addtid_b32", "global_store_addtid_b32"):
         return _addtid(inst, ctx, load="load" in m)
+    span = None
     if base == "GLOBAL":
         address = _global_address(inst, ctx)
+        span = _global_span(inst, ctx)
     elif base == "FLAT":
         address = _flat_address(inst, ctx)
+        span = _flat_span(inst, ctx)
     else:
         address = _scratch_address(inst, ctx)
     if "_atomic_" in m:
@@ -483,8 +576,8 @@ def compile_vmem(inst, ctx: Ctx):
     kind = m.split("_", 2)[2]
     shape = datamove.parse(kind)
     if "_load_" in m:
-        return _load(address, shape, f["vdst"], ctx)
-    return _store(address, shape, f["data"], ctx)
+        return _load(address, shape, f["vdst"], ctx, span)
+    return _store(address, shape, f["data"], ctx, span)
 
 
 def _addtid(inst, ctx: Ctx, load: bool):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_core_launch import run_asm, u64s
 
-from isa.emu import Host, lds
+from isa.emu import Host, MemoryFault, lds, vmem
 
 pytestmark = pytest.mark.llvm
 
@@ -134,3 +134,127 @@ def test_lds_stores_to_one_address_keep_the_last_lane(monkeypatch):
     last = (np.arange(GROUP) & ~7) + 7
     np.testing.assert_array_equal(out[0], _lds_values()[:, last])
     np.testing.assert_array_equal(out[1], _lds_values()[:, last])
+
+
+# ---------------------------------------------------------------------------------------------
+# global / flat dword accesses straight through a view of the mapping
+
+def _global_run(body: str, table: np.ndarray, n_out: int, fast: bool, monkeypatch, lanes_n=N):
+    if not fast:
+        monkeypatch.setattr(vmem, "dword_lanes", lambda *a: None)
+    host = Host()
+    src = host.upload(table)
+    out = host.alloc(4 * n_out)
+    run_asm(body, args=u64s(src, out), grid=(lanes_n,), workgroup=(GROUP,), host=host)
+    monkeypatch.undo()
+    return host.download(out, np.uint32, n_out)
+
+
+def _global_both(body: str, table: np.ndarray, n_out: int, monkeypatch, lanes_n=N):
+    taken = []
+    plain = vmem.dword_lanes
+    monkeypatch.setattr(vmem, "dword_lanes", lambda *a: taken.append(plain(*a)) or taken[-1])
+    fast = _global_run(body, table, n_out, True, monkeypatch, lanes_n)
+    assert any(t is not None for t in taken)
+    general = _global_run(body, table, n_out, False, monkeypatch, lanes_n)
+    np.testing.assert_array_equal(fast, general)
+    return fast
+
+
+GLOBAL_PROLOGUE = """
+    s_load_b128 s[4:7], s[0:1], 0x0          // s[4:5] table, s[6:7] out
+    v_mad_u32_u24 v1, s2, 128, v0            // global id
+    v_lshlrev_b32 v2, 2, v1
+    v_mul_lo_u32 v3, v1, 37
+    v_and_b32 v3, 0x3ff, v3                  // a scattered dword of the table
+    v_lshlrev_b32 v3, 2, v3
+    s_waitcnt lgkmcnt(0)
+"""
+TABLE = (np.arange(1024 + 8, dtype=np.uint32) * 2654435761) & 0xFFFFFFFF
+GID = np.arange(N)
+PICK = (GID * 37) & 0x3FF
+
+
+def test_global_loads_and_stores_of_a_vgpr_pair_address(monkeypatch):
+    body = GLOBAL_PROLOGUE + """
+    v_add_nc_u32 v3, 4, v3                   // past the table's first dword
+    v_add_co_u32 v4, vcc_lo, s4, v3
+    v_add_co_ci_u32_e64 v5, null, s5, 0, vcc_lo
+    global_load_b32 v6, v[4:5], off offset:8
+    global_load_b64 v[8:9], v[4:5], off
+    global_load_b128 v[12:15], v[4:5], off offset:-4
+    v_lshlrev_b32 v2, 3, v1                  // 8 bytes per lane
+    v_add_co_u32 v4, vcc_lo, s6, v2
+    v_add_co_ci_u32_e64 v5, null, s7, 0, vcc_lo
+    s_waitcnt vmcnt(0)
+    v_add_nc_u32 v6, v6, v13
+    v_xor_b32 v7, v8, v15
+    global_store_b64 v[4:5], v[6:7], off
+    v_mov_b32 v10, v9
+    v_mov_b32 v11, v12
+    v_add_nc_u32 v2, 0x1800, v2              // the second half of the output
+    v_add_co_u32 v4, vcc_lo, s6, v2
+    v_add_co_ci_u32_e64 v5, null, s7, 0, vcc_lo
+    global_store_b64 v[4:5], v[10:11], off
+    """
+    t = np.concatenate([[7], TABLE]).astype(np.uint32)
+    out = _global_both(body, t, 4 * N, monkeypatch)
+    p = PICK
+    np.testing.assert_array_equal(out[0:2 * N:2], (t[p + 3] + t[p + 1]) & 0xFFFFFFFF)
+    np.testing.assert_array_equal(out[1:2 * N:2], t[p + 1] ^ t[p + 3])
+    np.testing.assert_array_equal(out[2 * N::2], t[p + 2])
+    np.testing.assert_array_equal(out[2 * N + 1::2], t[p])
+
+
+def test_global_accesses_with_an_sgpr_base_and_collisions(monkeypatch):
+    body = GLOBAL_PROLOGUE + """
+    global_load_b32 v6, v3, s[4:5]
+    global_load_b64 v[8:9], v3, s[4:5] offset:4
+    v_and_b32 v10, 0xffffffe0, v2            // lanes 8k..8k+7 store to one dword
+    v_add_nc_u32 v11, 0x1800, v2
+    s_waitcnt vmcnt(0)
+    global_store_b32 v2, v6, s[6:7]
+    global_store_b32 v10, v1, s[6:7] offset:3072
+    v_add_nc_u32 v9, v9, v8
+    global_store_b32 v11, v9, s[6:7]
+    """
+    out = _global_both(body, TABLE, 3 * N, monkeypatch)
+    np.testing.assert_array_equal(out[:N], TABLE[PICK])
+    slots = np.arange(0, N, 8)
+    np.testing.assert_array_equal(out[N + slots], slots + 7)           # the last lane's id
+    np.testing.assert_array_equal(out[2 * N:], (TABLE[PICK + 1] + TABLE[PICK + 2]) & 0xFFFFFFFF)
+
+
+def test_flat_loads_of_global_memory(monkeypatch):
+    body = GLOBAL_PROLOGUE + """
+    v_add_co_u32 v4, vcc_lo, s4, v3
+    v_add_co_ci_u32_e64 v5, null, s5, 0, vcc_lo
+    flat_load_b32 v6, v[4:5] offset:4
+    v_add_co_u32 v4, vcc_lo, s6, v2
+    v_add_co_ci_u32_e64 v5, null, s7, 0, vcc_lo
+    s_waitcnt vmcnt(0) lgkmcnt(0)
+    flat_store_b32 v[4:5], v6
+    """
+    out = _global_both(body, TABLE, N, monkeypatch)
+    np.testing.assert_array_equal(out, TABLE[PICK + 1])
+
+
+def test_fast_global_paths_step_aside_for_faults_and_partial_waves():
+    host = Host()
+    src = host.upload(TABLE[:256])
+    out = host.alloc(4 * N)
+    body = GLOBAL_PROLOGUE + """
+    v_cmp_gt_u32 vcc_lo, 200, v1             // a partial EXEC in the first waves
+    s_and_saveexec_b32 s8, vcc_lo
+    global_load_b32 v6, v2, s[4:5]
+    s_or_b32 exec_lo, exec_lo, s8
+    s_waitcnt vmcnt(0)
+    global_store_b32 v2, v6, s[6:7]
+    v_lshlrev_b32 v7, 1, v3
+    global_load_b32 v7, v7, s[4:5]           // reaches past the table's page for some lanes
+    """
+    with pytest.raises(MemoryFault) as info:
+        run_asm(body, args=u64s(src, out), grid=(N,), workgroup=(GROUP,), host=host)
+    assert info.value.address >= src + 4096
+    got = host.download(out, np.uint32, N)
+    np.testing.assert_array_equal(got[:200], TABLE[:200])
