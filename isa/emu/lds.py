@@ -93,7 +93,8 @@ def _fast_dwords(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: i
 
 def _load_words(b: Batch, g: Group, r: int, rd: int, offsets: tuple[int, ...], dwords: int) -> bool:
     """The fast path of LDS loads: VGPRs rd.. from one gather per loaded dword, each from a
-    view that starts at the dword's offset (no index arithmetic). False when it does not apply."""
+    view that starts at the dword's offset (no index arithmetic). False when it does not apply.
+    The indices are known to be in range; numpy's 'wrap' mode is the fastest take."""
     index = _fast_dwords(b, g, r, offsets, dwords)
     if index is None:
         return False
@@ -103,9 +104,9 @@ def _load_words(b: Batch, g: Group, r: int, rd: int, offsets: tuple[int, ...], d
         for i in range(dwords):
             src = words[o // 4 + i:]
             if g.contiguous:                    # straight into the register rows
-                np.take(src, index, out=b.V[dst, g.sel].reshape(-1), mode="clip")
+                np.take(src, index, out=b.V[dst, g.sel].reshape(-1), mode="wrap")
             else:
-                b.V[dst, g.sel] = src.take(index, mode="clip").reshape(g.n, b.L)
+                b.V[dst, g.sel] = src.take(index, mode="wrap").reshape(g.n, b.L)
             dst += 1
     return True
 

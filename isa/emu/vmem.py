@@ -306,9 +306,9 @@ def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None):
             view, index = found
             for i in range(shape.dwords):
                 if g.contiguous:                # straight into the register rows
-                    np.take(view[i:], index, out=b.V[rd + i, g.sel].reshape(-1), mode="clip")
+                    np.take(view[i:], index, out=b.V[rd + i, g.sel].reshape(-1), mode="wrap")
                 else:
-                    b.V[rd + i, g.sel] = view[i:].take(index, mode="clip").reshape(g.n, b.L)
+                    b.V[rd + i, g.sel] = view[i:].take(index, mode="wrap").reshape(g.n, b.L)
         return load_dwords
     if shape.nbytes == 4 and shape.half is None:
         def load_b32(b, g):
