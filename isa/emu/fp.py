@@ -316,6 +316,11 @@ def fma_narrow(a, b, c, fmt: Fmt, scale_exp: int = 0) -> np.ndarray:
     return fma_narrow_exact(a, b, c, fmt, scale_exp)
 
 
+def fma_fast(fmt: Fmt):
+    """fma_narrow for fmt without scaling, as a function of (a, b, c)."""
+    return lambda a, b, c: _fma_rounded_twice(a, b, c, fmt)
+
+
 # The fast fused multiply-add of f32 (f16) computes in f64 (f32): the product is exact there, the
 # sum s is rounded once in the wide format and rounded again to the narrow one. The second
 # rounding gives the correctly rounded fused result unless s lies exactly halfway between two
@@ -338,7 +343,7 @@ def _float_view(bits, fmt: Fmt) -> np.ndarray:
 def _fma_rounded_twice(a, b, c, fmt: Fmt) -> np.ndarray:
     wide_t, wide_u, wide_bits, dropped = _TWICE[fmt.name]
     x, y, z = _float_view(a, fmt), _float_view(b, fmt), _float_view(c, fmt)
-    shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
+    shape = x.shape if x.shape == y.shape == z.shape else np.broadcast_shapes(x.shape, y.shape, z.shape)
     s = np.empty(shape or (1,), wide_t)              # ufuncs give scalars for 0-d arrays
     with np.errstate(invalid="ignore", over="ignore"):
         np.copyto(s, x)                              # widening first makes the product one plain multiply

@@ -66,7 +66,7 @@ def _dword_index(b: Batch, g: Group, r: int):
     a = b.V[r, g.sel]
     key = (r, g.sel.start, g.sel.stop) if g.contiguous else None
     kept = b.lds_index.get(key) if key is not None else None
-    if kept is not None and np.array_equal(kept[0], a):
+    if kept is not None and (kept[0] == a).all():     # the same group: the same shape
         return kept[1], kept[2]
     flat = a.reshape(-1)
     if int(np.bitwise_or.reduce(flat)) & 3:
@@ -83,10 +83,10 @@ def _dword_index(b: Batch, g: Group, r: int):
 def _fast_dwords(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int):
     """Dword indices into Batch.lds for the fast path of LDS accesses -- every lane active,
     dword aligned, inside the allocation -- or None when the general path must run."""
-    if not g.full or not g.n or any(o & 3 for o in offsets):
+    if not g.full or not g.n or (offsets[0] | offsets[-1]) & 3:
         return None
     found = _dword_index(b, g, r)
-    if found is None or found[1] > lds_size(b) - max(offsets) - 4 * dwords:
+    if found is None or found[1] > lds_size(b) - max(offsets[0], offsets[-1]) - 4 * dwords:
         return None
     return found[0]
 

@@ -224,11 +224,13 @@ def fmed3(a, b, c, fmt):
 
 
 def _fma(fmt):
-    return lambda a, b, c, clamp=False: fp.fma(a, b, c, fmt)
+    fused = fp.fma64 if fmt is F64 else fp.fma_fast(fmt)
+    return lambda a, b, c, clamp=False: fused(a, b, c)
 
 
 def _fmamk(fmt):     # D = S0 * K + S1
-    return lambda a, b, k, clamp=False: fp.fma(a, k, b, fmt)
+    fused = fp.fma64 if fmt is F64 else fp.fma_fast(fmt)
+    return lambda a, b, k, clamp=False: fused(a, k, b)
 
 
 def _ldexp(fmt, exp16=False):

@@ -337,13 +337,20 @@ def compile_vop(inst, ctx: Ctx, alu: AluTables):
             finish(b, g, fn(v0, *[r(b, g) for r in rest], **kw), ok)
         return run_dpp
 
-    if len(readers) == 2 and dst_kind == "u32" and not carry and not apply_mods and not raw_mods:
-        ra, rb = readers
+    if dst_kind == "u32" and not carry and not apply_mods and not raw_mods:
         clamp_kw = kw["clamp"]
+        if len(readers) == 2:
+            ra, rb = readers
 
-        def run2(b, g):
-            write(b, g, fn(ra(b, g), rb(b, g), clamp=clamp_kw), None)
-        return run2
+            def run2(b, g):
+                write(b, g, fn(ra(b, g), rb(b, g), clamp=clamp_kw), None)
+            return run2
+        if len(readers) == 3:
+            ra, rb, rc = readers
+
+            def run3(b, g):
+                write(b, g, fn(ra(b, g), rb(b, g), rc(b, g), clamp=clamp_kw), None)
+            return run3
 
     def run(b, g):
         finish(b, g, fn(*[r(b, g) for r in readers], **kw), None)
