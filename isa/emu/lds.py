@@ -58,56 +58,142 @@ def _addresses(b: Batch, g: Group, r: int, offset: int) -> tuple[np.ndarray, np.
 INDEX_CACHE_SIZE = 8
 
 
-def _dword_index(b: Batch, g: Group, r: int):
-    """(dword indices into Batch.lds [N] int64, highest address) of a full group's lanes for
-    the addresses in VGPR r, or None when one is not dword aligned. Tiled kernels address LDS
-    with the same registers over a whole loop, so the indices are kept per register (and
-    group) for as long as the register holds the same addresses."""
+class Lanes:
+    """Where a full group's lanes access LDS for the addresses in one VGPR: a dword index into
+    Batch.lds per lane, and -- when every workgroup of the group addresses its LDS with the same
+    pattern, as kernels that derive LDS addresses from local ids do -- the pattern's shape, which
+    turns a gather into slices and broadcasts:
+
+    - 'block':  lane i of each workgroup uses dword first + i (a contiguous run);
+    - 'tile':   the lanes repeat the run of dwords `distinct` `reps` times (tx-indexed reads);
+    - 'repeat': each dword of `distinct` serves `reps` consecutive lanes (ty-indexed reads)."""
+
+    __slots__ = ("index", "top", "rows", "kind", "first", "distinct", "reps")
+
+    def __init__(self, index: np.ndarray, top: int):
+        self.index = index
+        self.top = top                  # highest byte address of any lane
+        self.rows = None                # slice of Batch.lds rows (workgroups) when kind is set
+        self.kind = None
+        self.first = 0
+        self.distinct = None
+        self.reps = 1
+
+
+def _workgroup_rows(b: Batch, g: Group) -> slice | None:
+    """The group's workgroups as a slice of Batch.lds rows when the group is consecutive
+    workgroups with equally many of its waves each (so its lanes form one row per workgroup)."""
+    wg = b.wg[g.sel]
+    w0, w1 = int(wg[0]), int(wg[-1]) + 1
+    if g.n % (w1 - w0) or not (wg == np.repeat(np.arange(w0, w1), g.n // (w1 - w0))).all():
+        return None
+    return slice(w0, w1)
+
+
+def _classify(lanes: Lanes, pattern: np.ndarray) -> None:
+    """Sets the kind of a workgroup's dword pattern (int64 [per])."""
+    per = pattern.size
+    first = int(pattern[0])
+    if (pattern == first + np.arange(per)).all():
+        lanes.kind, lanes.first = "block", first
+        return
+    again = np.flatnonzero(pattern[1:] == first)
+    period = int(again[0]) + 1 if again.size else per
+    if period < per and per % period == 0 and (pattern.reshape(-1, period) == pattern[:period]).all():
+        lanes.kind, lanes.distinct, lanes.reps = "tile", pattern[:period].copy(), per // period
+        return
+    changes = np.flatnonzero(pattern[1:] != first)
+    run = int(changes[0]) + 1 if changes.size else per
+    if run > 1 and per % run == 0 and (pattern.reshape(-1, run) == pattern[::run, None]).all():
+        lanes.kind, lanes.distinct, lanes.reps = "repeat", pattern[::run].copy(), run
+
+
+def _dword_index(b: Batch, g: Group, r: int) -> Lanes | None:
+    """How a full group's lanes access LDS for the addresses in VGPR r, or None when one is
+    not dword aligned. Tiled kernels address LDS with the same registers over a whole loop, so
+    the result is kept per register (and group) for as long as the register holds the same
+    addresses."""
     a = b.V[r, g.sel]
     key = (r, g.sel.start, g.sel.stop) if g.contiguous else None
     kept = b.lds_index.get(key) if key is not None else None
     if kept is not None and (kept[0] == a).all():     # the same group: the same shape
-        return kept[1], kept[2]
+        return kept[1]
     flat = a.reshape(-1)
     if int(np.bitwise_or.reduce(flat)) & 3:
         return None
-    index = lane_base(b, g, 4) + (flat >> U32(2))
-    top = int(flat.max())
+    dwords = (flat >> U32(2)).astype(np.int64)
+    lanes = Lanes(lane_base(b, g, 4) + dwords, int(flat.max()))
     if key is not None:
+        rows = _workgroup_rows(b, g)
+        if rows is not None:
+            per_wg = dwords.reshape(rows.stop - rows.start, -1)
+            if (per_wg == per_wg[0]).all():
+                lanes.rows = rows
+                _classify(lanes, per_wg[0])
         if len(b.lds_index) >= INDEX_CACHE_SIZE:
             b.lds_index.clear()
-        b.lds_index[key] = (a.copy(), index, top)
-    return index, top
+        b.lds_index[key] = (a.copy(), lanes)
+    return lanes
 
 
-def _fast_dwords(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int):
-    """Dword indices into Batch.lds for the fast path of LDS accesses -- every lane active,
-    dword aligned, inside the allocation -- or None when the general path must run."""
+def _fast_dwords(b: Batch, g: Group, r: int, offsets: tuple[int, ...], dwords: int) -> Lanes | None:
+    """The lanes' LDS accesses for the fast path -- every lane active, dword aligned, inside
+    the allocation -- or None when the general path must run."""
     if not g.full or not g.n or (offsets[0] | offsets[-1]) & 3:
         return None
-    found = _dword_index(b, g, r)
-    if found is None or found[1] > lds_size(b) - max(offsets[0], offsets[-1]) - 4 * dwords:
+    lanes = _dword_index(b, g, r)
+    if lanes is None or lanes.top > lds_size(b) - max(offsets[0], offsets[-1]) - 4 * dwords:
         return None
-    return found[0]
+    return lanes
 
 
 def _load_words(b: Batch, g: Group, r: int, rd: int, offsets: tuple[int, ...], dwords: int) -> bool:
     """The fast path of LDS loads: VGPRs rd.. from one gather per loaded dword, each from a
-    view that starts at the dword's offset (no index arithmetic). False when it does not apply.
-    The indices are known to be in range; numpy's 'wrap' mode is the fastest take."""
-    index = _fast_dwords(b, g, r, offsets, dwords)
-    if index is None:
+    view that starts at the dword's offset (no index arithmetic), or from slices and broadcasts
+    when the workgroups share an address pattern. False when it does not apply. The indices
+    are known to be in range; numpy's 'wrap' mode is the fastest take."""
+    lanes = _fast_dwords(b, g, r, offsets, dwords)
+    if lanes is None:
         return False
     words = b.lds.reshape(-1)
     dst = rd
     for o in offsets:
         for i in range(dwords):
-            src = words[o // 4 + i:]
-            if g.contiguous:                    # straight into the register rows
-                np.take(src, index, out=b.V[dst, g.sel].reshape(-1), mode="wrap")
+            col = o // 4 + i
+            if lanes.kind is not None:
+                rows = b.lds[lanes.rows]
+                out = b.V[dst, g.sel].reshape(rows.shape[0], -1)
+                if lanes.kind == "block":
+                    out[...] = rows[:, lanes.first + col:lanes.first + col + out.shape[1]]
+                else:
+                    vals = np.take(rows, lanes.distinct + col, axis=1)
+                    if lanes.kind == "tile":
+                        out[...] = np.tile(vals, (1, lanes.reps))
+                    else:
+                        out[...] = np.repeat(vals, lanes.reps, axis=1)
+            elif g.contiguous:                  # straight into the register rows
+                np.take(words[col:], lanes.index, out=b.V[dst, g.sel].reshape(-1), mode="wrap")
             else:
-                b.V[dst, g.sel] = src.take(index, mode="wrap").reshape(g.n, b.L)
+                b.V[dst, g.sel] = words[col:].take(lanes.index, mode="wrap").reshape(g.n, b.L)
             dst += 1
+    return True
+
+
+def _store_words(b: Batch, g: Group, r: int, r0: int, offset: int, dwords: int) -> bool:
+    """The fast path of LDS stores (the counterpart of _load_words); later lanes win where
+    lanes share a dword, as on hardware."""
+    lanes = _fast_dwords(b, g, r, (offset,), dwords)
+    if lanes is None:
+        return False
+    words = b.lds.reshape(-1)
+    for i in range(dwords):
+        col = offset // 4 + i
+        if lanes.kind == "block":
+            rows = b.lds[lanes.rows]
+            per = b.V[r0 + i, g.sel].reshape(rows.shape[0], -1)
+            rows[:, lanes.first + col:lanes.first + col + per.shape[1]] = per
+        else:
+            words[col:][lanes.index] = b.V[r0 + i, g.sel].reshape(-1)
     return True
 
 
@@ -168,13 +254,8 @@ def _store(inst, ctx: Ctx, kind: str):
     ctx.use_vgpr(r0, shape.dwords)
 
     def store_(b, g):
-        if b.hazards is None and shape.nbytes % 4 == 0:
-            index = _fast_dwords(b, g, ra, (offset,), shape.dwords)
-            if index is not None:
-                words = b.lds.reshape(-1)
-                for i in range(shape.dwords):     # later lanes win, as on hardware
-                    words[offset // 4 + i:][index] = b.V[r0 + i, g.sel].reshape(-1)
-                return
+        if b.hazards is None and shape.nbytes % 4 == 0 and _store_words(b, g, ra, r0, offset, shape.dwords):
+            return
         a, pos = _addresses(b, g, ra, offset)
         _note(b, g, pos, shape.nbytes, True)
         lds_write(b, a, pos, datamove.from_vgprs(read_vgprs(b, g, r0, shape.dwords), shape))

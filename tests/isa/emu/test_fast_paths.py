@@ -136,6 +136,63 @@ def test_lds_stores_to_one_address_keep_the_last_lane(monkeypatch):
     np.testing.assert_array_equal(out[1], _lds_values()[:, last])
 
 
+@pytest.mark.parametrize("wave64", [False, True])
+def test_lds_loads_with_workgroup_patterns(wave64, monkeypatch):
+    """Addresses from local ids alone: runs of lanes (block), a row read by every row of lanes
+    (tile), one dword per run of lanes (repeat); then ones that are none of these, or differ
+    between workgroups."""
+    body = PROLOGUE + """
+    v_and_b32 v3, 15, v0
+    v_lshlrev_b32 v3, 2, v3                  // tile: lid & 15
+    v_lshrrev_b32 v4, 4, v0
+    v_lshlrev_b32 v4, 2, v4                  // repeat: lid >> 4
+    v_cvt_f32_u32 v5, v0
+    v_mul_f32 v5, 0x3d2aaaab, v5             // lid / 24 (the period does not divide the lanes)
+    v_cvt_u32_f32 v5, v5
+    v_mul_u32_u24 v5, v5, 24
+    v_sub_nc_u32 v5, v0, v5
+    v_lshlrev_b32 v5, 2, v5
+    v_add_nc_u32 v6, s2, v0
+    v_and_b32 v6, 0x7f, v6
+    v_lshlrev_b32 v6, 2, v6                  // differs from workgroup to workgroup
+    v_mov_b32 v14, v11                       // the output offset (v11 is loaded over)
+    ds_load_b32 v7, v1 offset:8              // block
+    ds_load_2addr_b32 v[8:9], v3 offset0:16 offset1:3
+    ds_load_b64 v[10:11], v4 offset:4
+    ds_load_b32 v12, v5
+    ds_load_b32 v13, v6 offset:12
+    s_waitcnt lgkmcnt(0)
+    v_add_nc_u32 v7, v7, v8
+    v_add3_u32 v7, v7, v9, v10
+    v_add3_u32 v7, v7, v11, v12
+    v_xor_b32 v7, v7, v13
+    global_store_b32 v14, v7, s[4:5]
+    """
+    out = _both(body, 1, wave64, monkeypatch)
+    lds = _lds_values().astype(np.int64)
+    lane = np.arange(GROUP)
+    wg = np.arange(GROUPS)[:, None]
+    expect = (lds[:, lane + 2] + lds[:, (lane & 15) + 16] + lds[:, (lane & 15) + 3] + lds[:, (lane >> 4) + 1]
+              + lds[:, (lane >> 4) + 2] + lds[:, lane % 24]) & 0xFFFFFFFF
+    expect ^= np.take_along_axis(lds, ((lane + wg) & 127) + 3, axis=1)
+    np.testing.assert_array_equal(out[0], expect)
+
+
+def test_workgroup_patterns_are_recognized():
+    def kind(pattern):
+        lanes = lds.Lanes(np.zeros(0, np.int64), 0)
+        lds._classify(lanes, np.asarray(pattern, np.int64))
+        return lanes.kind, lanes.first, None if lanes.distinct is None else lanes.distinct.tolist(), lanes.reps
+    i = np.arange(64)
+    assert kind(5 + i) == ("block", 5, None, 1)
+    assert kind(100 + (i & 15)) == ("tile", 0, list(range(100, 116)), 4)
+    assert kind(3 * (i >> 3)) == ("repeat", 0, [3 * k for k in range(8)], 8)
+    assert kind(i % 24)[0] is None                            # the period does not divide 64
+    assert kind(i ^ 1)[0] is None
+    assert kind(np.zeros(64))[0] == "tile"                    # one dword for all: a tile of one
+    assert kind(np.r_[i[:32], i[:31], 7])[0] is None          # almost a tile
+
+
 # ---------------------------------------------------------------------------------------------
 # global / flat dword accesses straight through a view of the mapping
 
