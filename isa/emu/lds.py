@@ -68,16 +68,22 @@ class Lanes:
     - 'tile':   the lanes repeat the run of dwords `distinct` `reps` times (tx-indexed reads);
     - 'repeat': each dword of `distinct` serves `reps` consecutive lanes (ty-indexed reads)."""
 
-    __slots__ = ("index", "top", "rows", "kind", "first", "distinct", "reps")
+    __slots__ = ("index", "top", "bits", "rows", "kind", "first", "distinct", "reps")
 
-    def __init__(self, index: np.ndarray, top: int):
+    def __init__(self, index: np.ndarray, top: int, bits: int = 0):
         self.index = index
         self.top = top                  # highest byte address of any lane
+        self.bits = bits                # the addresses or-ed together (their common alignment)
         self.rows = None                # slice of Batch.lds rows (workgroups) when kind is set
         self.kind = None
         self.first = 0
         self.distinct = None
         self.reps = 1
+
+
+def _size_alignment(nbytes: int) -> int:
+    """The power of two at or above an access size: accesses aligned to it never partly overlap."""
+    return 1 << (nbytes - 1).bit_length()
 
 
 def _workgroup_rows(b: Batch, g: Group) -> slice | None:
@@ -119,10 +125,11 @@ def _dword_index(b: Batch, g: Group, r: int) -> Lanes | None:
     if kept is not None and (kept[0] == a).all():     # the same group: the same shape
         return kept[1]
     flat = a.reshape(-1)
-    if int(np.bitwise_or.reduce(flat)) & 3:
+    bits = int(np.bitwise_or.reduce(flat))
+    if bits & 3:
         return None
     dwords = (flat >> U32(2)).astype(np.int64)
-    lanes = Lanes(lane_base(b, g, 4) + dwords, int(flat.max()))
+    lanes = Lanes(lane_base(b, g, 4) + dwords, int(flat.max()), bits)
     if key is not None:
         rows = _workgroup_rows(b, g)
         if rows is not None:
@@ -181,9 +188,11 @@ def _load_words(b: Batch, g: Group, r: int, rd: int, offsets: tuple[int, ...], d
 
 def _store_words(b: Batch, g: Group, r: int, r0: int, offset: int, dwords: int) -> bool:
     """The fast path of LDS stores (the counterpart of _load_words); later lanes win where
-    lanes share a dword, as on hardware."""
+    lanes share a dword, as on hardware. It stores dword by dword, which equals storing lane by
+    lane only where no two lanes' accesses partly overlap: multi-dword stores need addresses
+    aligned to their size."""
     lanes = _fast_dwords(b, g, r, (offset,), dwords)
-    if lanes is None:
+    if lanes is None or (dwords > 1 and (lanes.bits | offset) & (_size_alignment(4 * dwords) - 1)):
         return False
     words = b.lds.reshape(-1)
     for i in range(dwords):

@@ -187,14 +187,17 @@ def _flat_span(inst, ctx: Ctx):
 
 def dword_lanes(b: Batch, found, nbytes: int, write: bool):
     """(uint32 view of the memory the lanes touch, each lane's dword index in it as intp [N])
-    for a span from _global_span whose lanes are all dword aligned inside one mapping, or None."""
+    for a span from _global_span whose lanes are all dword aligned inside one mapping, or None.
+    Stores go dword by dword, which equals lane by lane only where no two lanes' accesses
+    partly overlap: multi-dword stores need addresses aligned to their size."""
     words = getattr(b.memory, "words", None)
     if found is None or words is None:
         return None
     base, low = found
     lo, hi = int(low.min()), int(low.max())
     start = base + lo
-    if start < 0 or base & 3 or int(np.bitwise_or.reduce(low, axis=None)) & 3 or base + hi + nbytes > 1 << 64:
+    align = (1 << (nbytes - 1).bit_length()) - 1 if write and nbytes > 4 else 3
+    if start < 0 or (base | int(np.bitwise_or.reduce(low, axis=None))) & align or base + hi + nbytes > 1 << 64:
         return None
     view = words(start, hi - lo + nbytes, write)
     if view is None:

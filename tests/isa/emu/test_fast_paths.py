@@ -315,3 +315,36 @@ def test_fast_global_paths_step_aside_for_faults_and_partial_waves():
     assert info.value.address >= src + 4096
     got = host.download(out, np.uint32, N)
     np.testing.assert_array_equal(got[:200], TABLE[:200])
+
+
+def test_overlapping_multi_dword_stores_agree_with_lane_order(monkeypatch):
+    """b64 / b128 stores whose lanes overlap by a dword: the fast paths must give what storing
+    lane after lane gives."""
+    lds_body = PROLOGUE + """
+    v_add_nc_u32 v3, 0x100, v2               // a second dword per lane
+    v_add_nc_u32 v4, 0x200, v2
+    v_add_nc_u32 v5, 0x300, v2
+    ds_store_b64 v1, v[2:3] offset:1024      // lane i: dwords 256 + i, 257 + i
+    s_waitcnt lgkmcnt(0)
+    s_barrier
+    ds_load_b32 v6, v1 offset:1024
+    s_waitcnt lgkmcnt(0)
+    global_store_b32 v11, v6, s[4:5]
+    """
+    out = _both(lds_body, 1)
+    lane = np.arange(GROUP)
+    vals = _lds_values()[:, :GROUP]
+    np.testing.assert_array_equal(out[0], vals[:, lane])       # lane i's first dword, stored last
+    global_body = GLOBAL_PROLOGUE + """
+    v_add_nc_u32 v4, 1, v1
+    v_xor_b32 v5, 0x55, v1
+    v_mul_u32_u24 v6, 7, v1
+    v_add_nc_u32 v7, 0x3e8, v1
+    global_store_b128 v2, v[4:7], s[6:7]     // 16 bytes at a 4-byte stride
+    global_store_b64 v2, v[6:7], s[6:7] offset:2048
+    """
+    got = _global_run(global_body, TABLE, 2048, True, monkeypatch)
+    want = _global_run(global_body, TABLE, 2048, False, monkeypatch)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got[:512], GID[:512] + 1)          # each lane's first dword, stored last
+    np.testing.assert_array_equal(got[512:512 + N], GID * 7)
