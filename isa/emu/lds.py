@@ -68,7 +68,7 @@ class Lanes:
     - 'tile':   the lanes repeat the run of dwords `distinct` `reps` times (tx-indexed reads);
     - 'repeat': each dword of `distinct` serves `reps` consecutive lanes (ty-indexed reads)."""
 
-    __slots__ = ("index", "top", "bits", "rows", "kind", "first", "distinct", "reps")
+    __slots__ = ("index", "top", "bits", "rows", "kind", "first", "distinct", "reps", "run")
 
     def __init__(self, index: np.ndarray, top: int, bits: int = 0):
         self.index = index
@@ -79,6 +79,7 @@ class Lanes:
         self.first = 0
         self.distinct = None
         self.reps = 1
+        self.run = None                 # tile: the numpy item type of one run of distinct dwords
 
 
 def _size_alignment(nbytes: int) -> int:
@@ -107,6 +108,7 @@ def _classify(lanes: Lanes, pattern: np.ndarray) -> None:
     period = int(again[0]) + 1 if again.size else per
     if period < per and per % period == 0 and (pattern.reshape(-1, period) == pattern[:period]).all():
         lanes.kind, lanes.distinct, lanes.reps = "tile", pattern[:period].copy(), per // period
+        lanes.run = np.dtype((np.void, 4 * period))
         return
     changes = np.flatnonzero(pattern[1:] != first)
     run = int(changes[0]) + 1 if changes.size else per
@@ -163,21 +165,21 @@ def _load_words(b: Batch, g: Group, r: int, rd: int, offsets: tuple[int, ...], d
     if lanes is None:
         return False
     words = b.lds.reshape(-1)
+    rows = b.lds[lanes.rows] if lanes.kind is not None else None
     dst = rd
     for o in offsets:
         for i in range(dwords):
             col = o // 4 + i
-            if lanes.kind is not None:
-                rows = b.lds[lanes.rows]
+            if rows is not None:
                 out = b.V[dst, g.sel].reshape(rows.shape[0], -1)
                 if lanes.kind == "block":
                     out[...] = rows[:, lanes.first + col:lanes.first + col + out.shape[1]]
+                elif lanes.kind == "tile":
+                    # each row of distinct dwords copied as one item into every place it repeats
+                    vals = np.take(rows, lanes.distinct + col, axis=1).view(lanes.run)
+                    out.reshape(rows.shape[0], lanes.reps, -1).view(lanes.run)[...] = vals[:, None, :]
                 else:
-                    vals = np.take(rows, lanes.distinct + col, axis=1)
-                    if lanes.kind == "tile":
-                        out[...] = np.tile(vals, (1, lanes.reps))
-                    else:
-                        out[...] = np.repeat(vals, lanes.reps, axis=1)
+                    out[...] = np.repeat(np.take(rows, lanes.distinct + col, axis=1), lanes.reps, axis=1)
             elif g.contiguous:                  # straight into the register rows
                 np.take(words[col:], lanes.index, out=b.V[dst, g.sel].reshape(-1), mode="wrap")
             else:
