@@ -1167,7 +1167,11 @@ def _div_scale(fmt):
         rest &= ~c_q
         c_tiny = rest & (e2 <= tiny_exp)
         d = np.where(c_zero, fmt.default_nan, d)
-        d = np.where((c_big | c_both) & (x0 == x1), up, d)
+        d = np.where(c_big & (x0 == x1), up, d)
+        # A denominator whose reciprocal and quotient are both denormal is scaled down, as in the
+        # reciprocal-denormal case below: AMD's pseudocode writes ldexp(S0, 128) here, which
+        # overflows the denominator and turns the division into NaN.
+        d = np.where(c_both & (x0 == x1), down, d)
         d = np.where(c_den | c_tiny, up, d)
         d = np.where(c_rcp, down, d)
         d = np.where(c_q & (x0 == x2), up, d)

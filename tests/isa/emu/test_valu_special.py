@@ -75,7 +75,9 @@ def ref_div_scale(s0, s1, s2, t):
     if q1 is not None and q1 != 0 and expo(s1, t) == 0:
         return up, False
     if rcp_den and quo_den:
-        return (up if v0 == v1 else s0), True
+        # The pseudocode's ldexp(S0, 128) here overflows the denominator; it is scaled down
+        # (see the division-sequence test below, which fails with the literal reading).
+        return (down if v0 == v1 else s0), True
     if rcp_den:
         return down, False
     if quo_den:
@@ -214,6 +216,18 @@ def test_division_sequence_is_correctly_rounded(t):
             bad.append((hex(x), hex(y), hex(g), hex(want)))
     assert not bad[:5], bad[:5]
     assert bias > 0
+
+
+@pytest.mark.parametrize("n, d, q", [
+    (0xBF9B9B2FB12A278A, 0x7FDFA0AABBDC896A, 0x800037DCCBB89078),
+    (0x3F8D9692E096F49C, 0x7FDB1E993B524B52, 0x000022E9B4DB260D),
+    (0xBF43A0540AD6F3B7, 0xFFEFFA9F464B12E3, 0x0000009D1D07C6CE),
+])
+def test_division_by_a_huge_denominator_gives_a_denormal_quotient(n, d, q):
+    """Both 1/d and n/d are denormal: v_div_scale's branch for that case must keep d finite."""
+    got = _divide("f64", np.array([n], np.uint64), np.array([d], np.uint64))
+    assert int(got[0]) == q == rnd(Fraction(*value(n, "f64").as_integer_ratio()) /
+                                   Fraction(*value(d, "f64").as_integer_ratio()), "f64")
 
 
 def test_dx9_zero_rules():
