@@ -12,7 +12,8 @@ later and waves of a workgroup run at their own pace.
 - VGPRs used after s_sendmsg(MSG_DEALLOC_VGPRS), which hands the wave's VGPRs back early.
 
 Each finding is reported once per instruction as a Hazard with the PC and the instruction's
-text; the dispatch continues.
+text (in DispatchResult.hazards, and on stderr when AMDRT_CHECK asked for the check); the
+dispatch continues.
 """
 
 from dataclasses import dataclass

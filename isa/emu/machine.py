@@ -13,6 +13,7 @@ trap) carrying the PC, the instruction's text and the wave.
 """
 
 import os
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -99,8 +100,9 @@ class Emulator:
         check: hazard checking (None: AMDRT_CHECK decides).
         should_stop: polled between basic blocks; when it returns True the dispatch stops with
             Cancelled."""
+        report_hazards = check is None and _env_flag("AMDRT_CHECK") not in ("", "0")
         if check is None:
-            check = _env_flag("AMDRT_CHECK") not in ("", "0")
+            check = report_hazards
         tracer = None
         if trace is None and _env_flag("AMDRT_TRACE") not in ("", "0"):
             trace = _env_flag("AMDRT_TRACE")
@@ -148,6 +150,9 @@ class Emulator:
                 first += count
         if tracer is not None:
             result.trace = tracer.lines
+        if report_hazards:      # checking asked for by the environment: its findings go to stderr
+            for hazard in result.hazards:
+                print(f"amdrt check: {hazard}", file=sys.stderr)
         return result
 
 

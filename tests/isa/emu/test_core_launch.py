@@ -472,7 +472,7 @@ def test_checker_reports_an_lds_race_without_barrier():
     assert h.kind == "lds-race" and h.instruction.startswith("ds_load_b32 v3, v2")
 
 
-def test_checker_from_the_environment(monkeypatch):
+def test_checker_from_the_environment(monkeypatch, capsys):
     monkeypatch.setenv("AMDRT_CHECK", "1")
     body = """
         v_lshlrev_b32 v1, 2, v0
@@ -483,6 +483,8 @@ def test_checker_from_the_environment(monkeypatch):
     """
     r = run_asm(body, lds=256)
     assert [h.kind for h in r.result.hazards] == ["missing-wait"]
+    # asked for by the environment, the findings are printed too, as a trace is
+    assert capsys.readouterr().err.splitlines() == [f"amdrt check: {r.result.hazards[0]}"]
 
 
 def test_run_dispatch_keywords_as_a_command_processor_uses_them():
