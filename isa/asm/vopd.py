@@ -79,8 +79,10 @@ def _half(name, items, st, col0, base_col):
 
 
 def _roles(name, half):
-    """The VGPR numbers in the src0, src1 and src2 roles of one half (None: no VGPR there)."""
-    s0 = half['src0'] - ops.VGPR_FIRST if half['src0'] >= ops.VGPR_FIRST else None
+    """The VGPR numbers in the src0, src1 and src2 roles of one half (None: no VGPR there).
+    lds_direct takes a VGPR bank of its own: LLVM refuses it in both src0 operands."""
+    src0 = half['src0']
+    s0 = src0 - ops.VGPR_FIRST if src0 >= ops.VGPR_FIRST else ('lds_direct' if src0 == ops.LDS_DIRECT else None)
     if name == 'v_dual_fmamk_f32':
         return s0, None, half['vsrc1']
     if name in ('v_dual_fmac_f32', 'v_dual_dot2acc_f32_f16'):
@@ -131,9 +133,10 @@ def encode_vopd(xname, xitems, xcol0, xmcol, yname, yitems, ycol0, ymcol):
                     cands.add(lit)
                     if len(cands) > 1:
                         raise AsmError("only one unique literal operand is allowed", 0, col0 + it.col + 1)
-    # constant bus: scalar sources, the literal and cndmask's implicit vcc_lo
+    # constant bus: scalar sources, the literal and cndmask's implicit vcc_lo (lds_direct is
+    # not read over it: LLVM pairs it with any scalar)
     sregs = {v for v in (x['src0'], y['src0']) if (v <= ops.EXEC_HI and v != ops.NULL) or
-             ops.SHARED_BASE <= v <= ops.POPS_EXITING_WAVE_ID or ops.VCCZ <= v <= ops.LDS_DIRECT}
+             ops.SHARED_BASE <= v <= ops.POPS_EXITING_WAVE_ID or ops.VCCZ <= v < ops.LDS_DIRECT}
     implicit = (xname == 'v_dual_cndmask_b32') + (yname == 'v_dual_cndmask_b32') > 0
     if len(sregs) + (st.literal is not None) + implicit > 2:
         raise AsmError("invalid operand (violates constant bus restrictions)", 0, ycol0 + yitems[1].col + 1)
@@ -144,7 +147,8 @@ def encode_vopd(xname, xitems, xcol0, xmcol, yname, yitems, ycol0, ymcol):
     for k, what in enumerate(('src0', 'src1', 'src2')):
         a, b = xr[k], yr[k]
         banks = 2 if k == 2 else 4
-        if a is not None and b is not None and a % banks == b % banks:
+        if a is not None and b is not None and (a == b if isinstance(a, str) or isinstance(b, str)
+                                                 else a % banks == b % banks):
             pos = _role_pos(yname, k)
             raise AsmError(f"{what} operands must use different VGPR banks", 0, ycol0 + yitems[pos].col + 1)
     vals = {'opx': _OPCODES[xname], 'opy': _OPCODES[yname], 'vdstx': x['vdst'], 'vdsty': y['vdst'] >> 1,

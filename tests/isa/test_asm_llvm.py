@@ -873,3 +873,22 @@ def test_undefined_label_is_an_error_as_in_llvm(llvm):
     with pytest.raises(AsmError) as e:
         assemble(src)
     assert e.value.message == "undefined label 'nowhere'" and e.value.line == 2
+
+
+@pytest.mark.llvm
+def test_assembling_our_disassembly_gives_back_the_words_llvm_round_trips(llvm):
+    """Wherever llvm-mc assembles its own disassembly of random words back into those words,
+    assemble(disassemble(words)) gives them back too."""
+    from isa.disasm import disassemble
+    families = tuple(f for f in FAMILIES if f != "MIMG")    # image instructions disassemble as .long
+    entries = [e for e in corpus(WORDS_PER_FAMILY, WORD_SEED, families=families) if e.llvm_text is not None]
+    encoded = _mc_encode(llvm.mc, [e.llvm_text for e in entries])
+    words = [e.data[:e.llvm_size] for e, (want, _) in zip(entries, encoded) if want == e.data[:e.llvm_size]]
+    assert len(words) >= 10_000
+    wrong = []
+    for data in words:
+        text = disassemble(data)
+        again, err = _ours(text)
+        if again != data:
+            wrong.append(f"  {data.hex()}: {text!r} -> {again.hex() if again is not None else err}")
+    assert not wrong, f"{len(wrong)} of {len(words)} do not round-trip:\n" + "\n".join(wrong[:10])
