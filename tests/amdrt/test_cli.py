@@ -146,3 +146,36 @@ def test_python_dash_m_amdrt_runs_info():
                             env=env, timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["agents"][1]["name"] == "gfx1100"
+
+
+RACY_KERNEL = """
+.text
+.globl racy
+.p2align 8
+racy:
+  v_lshlrev_b32 v1, 2, v0
+  ds_store_b32 v1, v0
+  v_xor_b32 v2, 0x80, v1        // lane i of wave 0 reads what lane i of wave 1 wrote
+  ds_load_b32 v3, v2
+  s_waitcnt lgkmcnt(0)
+  s_endpgm
+.rodata
+.p2align 6
+.amdhsa_kernel racy
+  .amdhsa_next_free_vgpr 4
+  .amdhsa_next_free_sgpr 1
+  .amdhsa_group_segment_fixed_size 256
+.end_amdhsa_kernel
+"""
+
+
+def test_hazards_of_simulated_kernels_are_reported_under_amdrt_check(sim, capsys, tmp_path, monkeypatch):
+    sim(1)
+    source = tmp_path / "racy.s"
+    source.write_text(RACY_KERNEL)
+    assert main(["run", str(source), "--global", "64", "--local", "64"]) == 0
+    assert "amdrt check" not in capsys.readouterr().err
+    monkeypatch.setenv("AMDRT_CHECK", "1")
+    assert main(["run", str(source), "--global", "64", "--local", "64"]) == 0
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("amdrt check")]
+    assert "lds-race" in line and "ds_load_b32 v3, v2" in line and "no s_barrier" in line
