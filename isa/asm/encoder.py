@@ -686,22 +686,21 @@ def _match_mods(variant, items, start, st: State):
             if slot in allowed or slot in _mnemonic_mods(variant.mnemonic):
                 raise Fail("unknown token in expression", item.vcol - 1, i)
             raise Fail("not a valid operand.", item.col, i)
-        try:
-            k = allowed.index(slot, pos)
-        except ValueError:
+        k = _index_from(allowed, slot, pos)
+        if k < 0:
             if slot in allowed:
                 # a repeated modifier or one out of LLVM's order: a modifier with a value is not
                 # read at all then, except neg_lo/neg_hi and VINTERP's
                 if item.value is None or slot in ('neg_lo', 'neg_hi') or variant.family == 'VINTERP':
                     _mod_value(item, i)
-                    raise Fail("invalid operand for instruction", item.col, i) from None
-                raise Fail("not a valid operand.", item.col, i) from None
+                    raise Fail("invalid operand for instruction", item.col, i)
+                raise Fail("not a valid operand.", item.col, i)
             if item.value is None:
-                raise Fail("invalid operand for instruction", item.col, i) from None
+                raise Fail("invalid operand for instruction", item.col, i)
             if slot in _mnemonic_mods(variant.mnemonic):
                 _mod_value(item, i)      # LLVM reads the value (and reports its errors) first
-                raise Fail("invalid operand for instruction", item.col, i) from None
-            raise Fail("not a valid operand.", item.col, i) from None
+                raise Fail("invalid operand for instruction", item.col, i)
+            raise Fail("not a valid operand.", item.col, i)
         vslot, value = _mod_value(item, i)
         if vslot != slot and not (vslot == 'offset' and slot == 'swizzle'):
             raise Fail("not a valid operand.", item.col, i)
@@ -718,6 +717,14 @@ def _match_mods(variant, items, start, st: State):
             pos = k + 1
             if image:
                 mods['_at_' + slot] = item.col
+
+
+def _index_from(seq, value, start):
+    """The first index of `value` in `seq` at or after `start`, or -1."""
+    for k in range(start, len(seq)):
+        if seq[k] == value:
+            return k
+    return -1
 
 
 _ANY_MOD = frozenset(_MOD_SLOT.values())
@@ -1196,7 +1203,10 @@ def try_variant(variant, items):
     except Fail:
         if '_fixed' not in st.mods:
             raise
-        # an implicit vcc_lo may be left out: read the operands again without it
+        start = None
+    if start is None:
+        # an implicit vcc_lo may be left out: read the operands again without it (outside the
+        # handler, so that a second failure does not chain the first)
         st = State(variant)
         start = _match_slots(variant, items, st, True)
     if start < len(items):
@@ -1376,7 +1386,9 @@ def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = 
             data, st = try_variant(v, _sorted_mods(v, items) if any_order else items)
         except Fail as e:
             if best is None or e.rank > best.rank:
-                best = e
+                # kept without its traceback: the frames there would hold `best` in a cycle,
+                # garbage that only the cyclic collector frees
+                best = e.with_traceback(None)
             continue
         fix = st.mods.get('_fixup')
         if st.lit_expr is not None:

@@ -338,7 +338,8 @@ def _parse_reg_list(p: ExprParser, col: int) -> Reg:
     try:
         reg = _reg_from_list(regs, col)
     except AsmError as e:
-        return RegList(regs, col, e)
+        # without its traceback, whose frames would hold the list in a reference cycle
+        return RegList(regs, col, e.with_traceback(None))
     reg.parts = regs
     return reg
 
