@@ -336,6 +336,9 @@ class Assembler:
         ycol = col0 + k + 2 + m.start(1)
         yops = right[m.end():]
         ycol0 = col0 + k + 2 + m.end()
+        enc = _vopd_from_cache(name, left, yname, yops)
+        if enc is not None:
+            return enc
         try:
             try:
                 xitems = parse_operands(left)
@@ -520,6 +523,19 @@ class Assembler:
             self._emit(bytes(out), lineno, line.strip(), 'data')
             return
         raise AsmError("unknown directive", lineno, dcol + 1, raw)
+
+
+def _vopd_from_cache(xname, xtext, yname, ytext):
+    """The encoding of a VOPD pair from cached operand items, or None when the operands name
+    symbols or do not encode (the caller parses again with exact columns for the message)."""
+    try:
+        xitems, xexpr, _, _ = operand_items_flagged(xtext)
+        yitems, yexpr, _, _ = operand_items_flagged(ytext)
+        if xexpr or yexpr:
+            return None
+        return encode_vopd(xname, xitems, 0, 0, yname, yitems, 0, 0)
+    except AsmError:
+        return None
 
 
 # (.word and .hword are no AMDGPU directives: llvm-mc rejects them)

@@ -47,12 +47,10 @@ def _half(name, items, st, col0, base_col):
         if k >= n:
             raise AsmError("too few operands for instruction", 0, base_col + 1)
         item = items[k]
-        bad = AsmError("invalid operand for instruction" if not isinstance(item, Named) else "not a valid operand.",
-                       0, col0 + getattr(item, 'col', 0) + 1)
         if kind in ('vdst', 'vsrc1'):
             if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.count != 1 or item.neg or \
                     item.abs:
-                raise bad
+                raise _bad_operand(item, col0)
             out[kind] = item.code
         elif kind == 'src0':
             if (type(item) is Reg or type(item) is Imm) and (item.neg or item.abs):
@@ -65,7 +63,7 @@ def _half(name, items, st, col0, base_col):
             except Fail as e:
                 raise AsmError(e.message, 0, col0 + (e.col or 0) + 1) from None
             if code is None:
-                raise bad
+                raise _bad_operand(item, col0)
             out['src0'] = code
         else:
             try:
@@ -76,6 +74,11 @@ def _half(name, items, st, col0, base_col):
         item = items[len(shape)]
         raise AsmError("invalid operand for instruction", 0, col0 + getattr(item, 'col', 0) + 1)
     return out
+
+
+def _bad_operand(item, col0):
+    return AsmError("invalid operand for instruction" if not isinstance(item, Named) else "not a valid operand.",
+                    0, col0 + getattr(item, 'col', 0) + 1)
 
 
 def _roles(name, half):
