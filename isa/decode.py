@@ -53,19 +53,30 @@ def _reads(op: OpInfo, fld: str, base: str) -> bool:
     return o is not None and o.kind != "SENDMSG_RTN"
 
 
-_LIT_VARIANTS: dict[str, Format] = {}
+_EXTENDED: dict[str, Format] = {}
+
+
+def _extended(fmt: Format, suffix: str, dword: tuple[Field, ...]) -> Format:
+    """A format followed by one more dword holding `dword`'s fields (bits counted in that dword)."""
+    name = fmt.name + suffix
+    ext = _EXTENDED.get(name)
+    if ext is None:
+        fields = dict(fmt.fields)
+        for f in dword:
+            fields[f.name] = Field(f.name, fmt.bits + f.lo, fmt.bits + f.hi)
+        ext = _EXTENDED[name] = Format(name, fields, dict(fmt.fixed), fmt.bits + 32, fmt.ops)
+    return ext
 
 
 def _with_literal(fmt: Format) -> Format:
     """A format followed by a 32-bit literal dword, for formats the table has no _LIT variant of
     (buffer instructions whose soffset holds the literal code)."""
-    lit = _LIT_VARIANTS.get(fmt.name)
-    if lit is None:
-        fields = dict(fmt.fields)
-        fields["literal"] = Field("literal", fmt.bits, fmt.bits + 31)
-        lit = Format(fmt.name + "_LIT", fields, dict(fmt.fixed), fmt.bits + 32, fmt.ops)
-        _LIT_VARIANTS[fmt.name] = lit
-    return lit
+    return _extended(fmt, "_LIT", (Field("literal", 0, 31),))
+
+
+# An image instruction with its nsa bit set names its second to fifth address VGPRs one byte each
+# in a further dword.
+_NSA_ADDRESSES = tuple(Field(f"vaddr{k}", 8 * k - 8, 8 * k - 1) for k in range(1, 5))
 
 
 def _u32(data: bytes, offset: int) -> int:
@@ -201,6 +212,8 @@ def decode(data: bytes, offset: int = 0) -> Inst:
         final = plan.variant(suffix)
     else:
         final = plan.fmt if plan.name == plan.base else plan.variant("")
+    if base == "MIMG" and word & 1:       # the nsa bit
+        final = _extended(final, "_NSA", _NSA_ADDRESSES)
     size = final.size
     if offset + size > len(data):
         return _invalid(data, offset)

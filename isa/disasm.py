@@ -19,6 +19,7 @@ from pathlib import Path
 
 from isa import operands as opd
 from isa.decode import Inst, decode
+from isa.image import IMAGE_DIM_NAMES, NSA_SLOTS, ImageInfo
 from isa.tables import OpInfo, table
 
 
@@ -1250,6 +1251,94 @@ def _p_buf(inst: Inst, op: OpInfo) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Image memory (MIMG)
+
+_IMAGE_FLAGS = (("unrm", "unorm"), ("glc", "glc"), ("slc", "slc"), ("dlc", "dlc"), ("r128", "r128"),
+                ("a16", "a16"), ("tfe", "tfe"), ("lwe", "lwe"), ("d16", "d16"))
+
+
+@_per_op
+def _image_info(op: OpInfo) -> ImageInfo:
+    return ImageInfo(op.mnemonic)
+
+
+def _fits(first: int, n: int) -> bool:
+    return first + n <= 256
+
+
+def _image_sizes(inst: Inst, info: ImageInfo, nsa: bool) -> tuple[int, int]:
+    """(data VGPRs, address VGPRs) as LLVM prints them: the sizes dmask, d16, tfe, dim and a16
+    call for where LLVM has that form and its registers fit, else the decoder's default form."""
+    f = inst.fields
+    default = (info.default_data, info.default_addresses(nsa))
+    if not _fits(f["vdata"], default[0]) or not (nsa or _fits(f["vaddr"], default[1])):
+        raise _Reject
+    data = info.data_regs(info.data_count(f["dmask"], f["d16"], f["tfe"]))
+    addresses = info.address_count(IMAGE_DIM_NAMES[f["dim"]], bool(f["a16"]))
+    if data is None or not (info.nsa_ok(addresses) if nsa else info.range_ok(addresses)):
+        return default
+    if not _fits(f["vdata"], data):
+        return default
+    if nsa:
+        last = addresses - NSA_SLOTS + 1
+        if last > 1 and not _fits(f[f"vaddr{NSA_SLOTS - 1}"], last):
+            return default
+    elif not _fits(f["vaddr"], addresses):
+        return default
+    return data, addresses
+
+
+def _nsa_list(inst: Inst, slots: list[int]) -> str:
+    """The address VGPRs named one by one: slot k holds slots[k] VGPRs from its own byte."""
+    f = inst.fields
+    firsts = [f["vaddr"]] + [f[f"vaddr{k}"] for k in range(1, len(slots))]
+    return "[" + ", ".join(vgpr(first, n) for first, n in zip(firsts, slots, strict=True)) + "]"
+
+
+def _image_resource(code: int, n: int) -> str:
+    name = sreg(code << 2, n)
+    if name is None:
+        raise _Reject
+    return name
+
+
+def _p_bvh(inst: Inst, op: OpInfo, info: ImageInfo) -> str:
+    """Ray tracing: fixed operand sizes; dmask 0xf, unorm and r128 are part of the encoding."""
+    f = inst.fields
+    if (f["dmask"], f["unrm"], f["r128"]) != (0xF, 1, 1) or f["ssamp"] or f["dim"] or \
+            any(f[k] for k in ("glc", "slc", "dlc", "d16", "tfe", "lwe")):
+        raise _Reject
+    slots = info.bvh_slots(bool(f["a16"]))
+    addresses = _nsa_list(inst, list(slots)) if f["nsa"] else vgpr(f["vaddr"], sum(slots))
+    args = [vgpr(f["vdata"], 4), addresses, _image_resource(f["srsrc"], 4)]
+    return _join(op.mnemonic, args, ["a16"] if f["a16"] else [])
+
+
+def _p_mimg(inst: Inst, op: OpInfo) -> str:
+    f = inst.fields
+    info = _image_info(op)
+    if info.bvh:
+        return _p_bvh(inst, op, info)
+    if (f["d16"] and not info.d16) or (f["ssamp"] and not info.sampler):
+        raise _Reject
+    nsa = bool(f["nsa"])
+    data, addresses = _image_sizes(inst, info, nsa)
+    if nsa:
+        singles = min(addresses, NSA_SLOTS)
+        address_text = _nsa_list(inst, [1] * (singles - 1) + [addresses - singles + 1])
+    else:
+        address_text = vgpr(f["vaddr"], addresses)
+    args = [vgpr(f["vdata"], data), address_text, _image_resource(f["srsrc"], 8)]
+    if info.sampler:
+        args.append(_image_resource(f["ssamp"], 4))
+    mods = [f"dmask:0x{f['dmask']:x}"] if f["dmask"] else []
+    mods.append("dim:SQ_RSRC_IMG_" + IMAGE_DIM_NAMES[f["dim"]])
+    mods += [name for field, name in _IMAGE_FLAGS if f[field]]
+    # LLVM's NSA sampling forms print two spaces after the mnemonic
+    return _join(op.mnemonic + (" " if nsa and info.sampler else ""), args, mods)
+
+
+# ---------------------------------------------------------------------------------------------
 # Graphics: export, LDS parameter loads, interpolation
 
 EXP_TARGETS = {i: f"mrt{i}" for i in range(8)} | {8: "mrtz", 20: "prim", 21: "dual_src_blend0",
@@ -1303,7 +1392,7 @@ _PRINTERS = {
     "SOP1": _p_sop1, "SOP2": _p_sop2, "SOPC": _p_sopc, "SOPK": _p_sopk, "SOPP": _p_sopp, "SMEM": _p_smem,
     "VOP1": _p_vop1, "VOP2": _p_vop2, "VOPC": _p_vopc, "VOP3": _p_vop3, "VOP3SD": _p_vop3, "VOP3P": _p_vop3p,
     "VOPD": _p_vopd, "DS": _p_ds, "FLAT": _p_flat, "GLOBAL": _p_flat, "SCRATCH": _p_flat,
-    "MUBUF": _p_buf, "MTBUF": _p_buf, "EXP": _p_exp, "LDSDIR": _p_ldsdir, "VINTERP": _p_vinterp,
+    "MUBUF": _p_buf, "MTBUF": _p_buf, "MIMG": _p_mimg, "EXP": _p_exp, "LDSDIR": _p_ldsdir, "VINTERP": _p_vinterp,
 }
 
 

@@ -70,3 +70,46 @@ class ImageInfo:
         if self.grads:
             n += ((grads // 2 + 1) & ~1) if self.g16 else grads
         return n
+
+    # What LLVM's decoder makes of an image instruction: it reads one default form per opcode
+    # (data and address sizes below), then switches to the form dmask, d16, tfe, dim and a16 call
+    # for, where LLVM has that form and its registers fit; otherwise it prints the default form.
+
+    def data_count(self, dmask: int, d16: bool, tfe: bool) -> int:
+        """The data VGPRs dmask, d16 and tfe call for (gather and MSAA loads return four channels)."""
+        n = 4 if (self.gather or self.msaa) else max(1, bin(dmask & 0xF).count('1'))
+        if d16:
+            n = (n + 1) // 2
+        return n + 1 if tfe else n
+
+    def data_regs(self, count: int) -> int | None:
+        """The data VGPRs LLVM prints for a form of `count` data VGPRs; None: it has no such form."""
+        if self.cmpswap:
+            return count if count in (2, 4) else None
+        if self.atomic:
+            return {1: 1, 2: 2, 4: 5}.get(count)      # LLVM's 4-dword atomic form holds five VGPRs
+        if self.gather:
+            return count if count in (2, 4, 5) else None
+        return count if 1 <= count <= 5 else None
+
+    @property
+    def default_data(self) -> int:
+        return 4 if (self.gather or self.msaa) else 2 if self.cmpswap else 1
+
+    def nsa_ok(self, n: int) -> bool:
+        """Whether LLVM has an NSA form with n address VGPRs (past the fifth, the last slot is a range)."""
+        if n < 2:
+            return False
+        return self.list_ok(n) if n <= NSA_SLOTS else self.partial_ok(n - NSA_SLOTS + 1)
+
+    def default_addresses(self, nsa: bool) -> int:
+        """The address VGPRs of the decoder's default form: the most single addresses of an NSA
+        form, or the fewest VGPRs of a range (LLVM counts derivatives as few as two VGPRs there)."""
+        if nsa:
+            return max(n for n in range(2, NSA_SLOTS + 1) if self.nsa_ok(n))
+        return self.extra + (2 if self.grads else 1) if self.sampler else 1
+
+    def bvh_slots(self, a16: bool) -> tuple[int, ...]:
+        """The VGPRs of each ray tracing address: node pointer, ray extent, origin, direction,
+        inverse direction (direction and inverse direction share three VGPRs with a16)."""
+        return ((2 if self.bvh64 else 1), 1, 3, 3) + (() if a16 else (3,))
