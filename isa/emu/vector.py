@@ -12,7 +12,7 @@ result goes (VGPR, VGPR half, VCC / SGPR lane mask, EXEC for v_cmpx, carry-out).
 import numpy as np
 
 from isa import operands as opd
-from isa.emu import dpp
+from isa.emu import dpp, wide
 from isa.emu.access import (
     Ctx,
     is_float,
@@ -244,6 +244,9 @@ def compile_vop(inst, ctx: Ctx, alu: AluTables):
     """The closure (batch, group) -> None for a non-VOPD VALU instruction of the ALU table."""
     m = inst.op.mnemonic
     vop = alu.vector(m)
+    halves = wide.compile_wide(inst, ctx, vop)
+    if halves is not None:
+        return halves
     fn = vop.fn
     f = inst.fields
     raw_mods = bool(attr(vop, "raw_mods", False))

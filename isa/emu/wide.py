@@ -1,0 +1,156 @@
+"""64-bit integer VALU ops computed on the two 32-bit halves of their register pairs.
+
+The general path packs a VGPR pair into one uint64 array and splits the result again, which
+costs more than the arithmetic itself. Address arithmetic in compiled kernels (v_mad_u64_u32 of a
+workgroup id and size plus the local id, v_lshlrev_b64 by a constant) stays in uint32 here: the
+low half, its carry, the high half. A wave-uniform operand (SGPR, constant) stays one value per
+wave, so the product of two of them costs one multiply per wave.
+
+Only the ALU table's own semantics take this path (a dispatch given other tables keeps them),
+and only without clamp; the results are the general path's bit for bit.
+"""
+
+import numpy as np
+
+from isa import operands as opd
+from isa.emu.access import Ctx, constant_bits, mask_dest, scalar_source, store
+from isa.emu.state import NULL, U32, U64
+
+_HIGH = U64(32)
+
+
+def _operand(inst, key: str):
+    return inst.op.operands.get(key)
+
+
+def _source32(code: int, ctx: Ctx, literal, dtype: str):
+    """(batch, group) -> uint32 that broadcasts to [n, L]: the VGPR's rows, an SGPR as a
+    column [n, 1], a constant as a scalar."""
+    if code >= opd.VGPR_FIRST:
+        r = code - opd.VGPR_FIRST
+        ctx.use_vgpr(r)
+        return lambda b, g: b.V[r, g.sel]
+    const = constant_bits(code, 32, dtype, literal)
+    if const is not None:
+        c = U32(const)
+        return lambda b, g: c
+    read = scalar_source(code, 32, ctx, literal, dtype)
+    return lambda b, g: read(b, g)[:, None]
+
+
+def _source64(code: int, ctx: Ctx, literal, dtype: str):
+    """(batch, group) -> (low, high) uint32 halves that broadcast to [n, L]."""
+    if code >= opd.VGPR_FIRST:
+        r = code - opd.VGPR_FIRST
+        ctx.use_vgpr(r, 2)
+        return lambda b, g: (b.V[r, g.sel], b.V[r + 1, g.sel])
+    const = constant_bits(code, 64, dtype, literal)
+    if const is not None:
+        halves = (U32(const & 0xFFFFFFFF), U32(const >> 32))
+        return lambda b, g: halves
+    read = scalar_source(code, 64, ctx, literal, dtype)
+
+    def sgpr_pair(b, g):
+        v = read(b, g)[:, None]
+        return v.astype(U32), (v >> _HIGH).astype(U32)
+    return sgpr_pair
+
+
+def _pair_writer(r: int, ctx: Ctx):
+    """Writes the halves of a 64-bit result to VGPRs r, r + 1 in EXEC's lanes. Both halves are
+    computed before either is written, so a destination overlapping a source is safe."""
+    ctx.use_vgpr(r, 2)
+
+    def write(b, g, lo, hi):
+        store(b, g, r, lo, None)
+        store(b, g, r + 1, hi, None)
+    return write
+
+
+def _lanes(b, g, mask) -> np.ndarray:
+    mask = np.broadcast_to(mask, (g.n, b.L))
+    return mask if g.full else mask & g.exec
+
+
+# ---------------------------------------------------------------------------------------------
+# v_mad_u64_u32: D = S0 * S1 + S2 (64-bit), carry out of bit 63
+
+def _mad_u64_u32(inst, ctx: Ctx):
+    f = inst.fields
+    lit = inst.literal
+    a = _source32(f["src0"], ctx, lit, _operand(inst, "src0").dtype)
+    m = _source32(f["src1"], ctx, lit, _operand(inst, "src1").dtype)
+    c = _source64(f["src2"], ctx, lit, _operand(inst, "src2").dtype)
+    write = _pair_writer(f["vdst"], ctx)
+    carry_code = f["sdst"]
+    write_carry = None if carry_code == NULL else mask_dest(carry_code, ctx)
+
+    def mad(b, g):
+        p = np.multiply(a(b, g), m(b, g), dtype=U64)     # exact: at most 64 bits
+        p_lo, p_hi = p.astype(U32), (p >> _HIGH).astype(U32)
+        c_lo, c_hi = c(b, g)
+        lo = p_lo + c_lo
+        k = lo < c_lo                                    # carry into the high half
+        t = p_hi + c_hi
+        hi = t + k
+        if write_carry is not None:
+            out = (t < c_hi) | (hi < t)
+            write_carry(b, g, _lanes(b, g, out))
+        write(b, g, lo, hi)
+    return mad
+
+
+# ---------------------------------------------------------------------------------------------
+# 64-bit shifts by a constant amount: D = S1 << S0[5:0] (>> for lshrrev / ashrrev)
+
+def _shift_halves(kind: str, k: int, lo, hi):
+    """The (low, high) halves of the 64-bit value (lo, hi) shifted by k (0..63)."""
+    if k == 0:
+        return np.array(lo, U32), np.array(hi, U32)
+    if kind == "lshl":
+        if k >= 32:
+            return U32(0), lo << U32(k - 32)
+        return lo << U32(k), (hi << U32(k)) | (lo >> U32(32 - k))
+    if kind == "lshr":
+        if k >= 32:
+            return hi >> U32(k - 32), U32(0)
+        return (lo >> U32(k)) | (hi << U32(32 - k)), hi >> U32(k)
+    signed = np.asarray(hi, U32).view(np.int32)
+    top = (signed >> np.int32(31)).view(U32)
+    if k >= 32:
+        return (signed >> np.int32(k - 32)).view(U32), top
+    return (lo >> U32(k)) | (hi << U32(32 - k)), (signed >> np.int32(k)).view(U32)
+
+
+def _shift64(inst, ctx: Ctx, kind: str):
+    f = inst.fields
+    lit = inst.literal
+    amount = constant_bits(f["src0"], 32, _operand(inst, "src0").dtype, lit)
+    if amount is None:
+        return None
+    k = amount & 63
+    src = _source64(f["src1"], ctx, lit, _operand(inst, "src1").dtype)
+    write = _pair_writer(f["vdst"], ctx)
+
+    def shift(b, g):
+        lo, hi = src(b, g)
+        write(b, g, *_shift_halves(kind, k, lo, hi))
+    return shift
+
+
+_SHIFTS = {"v_lshlrev_b64": "lshl", "v_lshrrev_b64": "lshr", "v_ashrrev_i64": "ashr"}
+
+
+def compile_wide(inst, ctx: Ctx, vop):
+    """The halves closure for a 64-bit integer op, or None where the general path applies."""
+    from isa.emu import valu
+
+    m = inst.op.mnemonic
+    own = valu.VALU.get(m)
+    if own is None or vop.fn is not own.fn or inst.dpp or inst.fields.get("clmp", 0):
+        return None
+    if m == "v_mad_u64_u32":
+        return _mad_u64_u32(inst, ctx)
+    if m in _SHIFTS:
+        return _shift64(inst, ctx, _SHIFTS[m])
+    return None
