@@ -211,6 +211,16 @@ def _read_within(memory, addr: np.ndarray, dwords: int, within: np.ndarray) -> n
     return words
 
 
+def shared_smem_address(b: Batch, g: Group, base_code: int, imm: int) -> int | None:
+    """The dword address every wave of the group loads from when their base pairs are the same
+    (the kernarg pointer of a dispatch), else None."""
+    lo, hi = b.S[base_code, g.sel], b.S[base_code + 1, g.sel]
+    first_lo, first_hi = int(lo[0]), int(hi[0])
+    if g.n > 1 and not (int(lo.min()) == first_lo == int(lo.max()) and int(hi.min()) == first_hi == int(hi.max())):
+        return None
+    return (((first_hi << 32) | first_lo) + imm) & ~3 & 0xFFFFFFFFFFFFFFFF
+
+
 def compile_smem(inst, ctx: Ctx):
     m = inst.op.mnemonic
     f = inst.fields
@@ -229,6 +239,15 @@ def compile_smem(inst, ctx: Ctx):
     exec_dst = sdata <= EXEC < sdata + dwords or sdata <= EXEC + 1 < sdata + dwords
 
     def smem(b: Batch, g: Group):
+        if soff is None and not buffer:
+            address = shared_smem_address(b, g, base_code, imm)
+            if address is not None:
+                words = b.memory.read(np.array([address], U64), 4 * dwords).view(U32)
+                b.S[sdata:sdata + dwords, g.sel] = words.reshape(dwords, 1)
+                if exec_dst:
+                    b.exec_from_sgprs(g.sel)
+                    g.refresh(b)
+                return
         offset = np.full(g.n, imm, np.int64)
         if soff is not None:
             offset += soff(b, g).astype(np.int64)
