@@ -185,15 +185,49 @@ def _flat_span(inst, ctx: Ctx):
     return span
 
 
+_RAMPS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _ramp(n: int, step: int) -> np.ndarray:
+    """uint32 [0, step, 2 * step, ...] of n values (kept: the same sizes come batch after batch)."""
+    ramp = _RAMPS.get((n, step))
+    if ramp is None:
+        if len(_RAMPS) > 8:
+            _RAMPS.clear()
+        ramp = _RAMPS[(n, step)] = np.arange(0, n * step, step, dtype=U32)
+    return ramp
+
+
+def consecutive(low: np.ndarray, step: int) -> bool:
+    """Whether the uint32 values are low[0], low[0] + step, low[0] + 2 * step, ... exactly (no
+    wrap past 2**32): each value minus its lane's step multiple, taken mod 2**32, is low[0]
+    only then. The last value alone rejects most other patterns."""
+    flat = low.reshape(-1)
+    first, n = int(flat[0]), flat.size
+    last = first + step * (n - 1)
+    if last > 0xFFFFFFFF or int(flat[-1]) != last:
+        return False
+    offsets = flat - _ramp(n, step)
+    return int(offsets.min()) == first == int(offsets.max())
+
+
 def dword_lanes(b: Batch, found, nbytes: int, write: bool):
     """(uint32 view of the memory the lanes touch, each lane's dword index in it as intp [N])
     for a span from _global_span whose lanes are all dword aligned inside one mapping, or None.
     Stores go dword by dword, which equals lane by lane only where no two lanes' accesses
-    partly overlap: multi-dword stores need addresses aligned to their size."""
+    partly overlap: multi-dword stores need addresses aligned to their size.
+    The index is None when lane i accesses the i-th run of nbytes of the view (lanes in
+    order, no gaps, no overlaps): the access is a copy of the whole range."""
     words = getattr(b.memory, "words", None)
     if found is None or words is None:
         return None
     base, low = found
+    if consecutive(low, nbytes):
+        start = base + int(low.reshape(-1)[0])
+        if start >= 0 and start % 4 == 0 and start + low.size * nbytes <= 1 << 64:
+            view = words(start, low.size * nbytes, write)
+            if view is not None:
+                return view, None
     lo, hi = int(low.min()), int(low.max())
     start = base + lo
     align = (1 << (nbytes - 1).bit_length()) - 1 if write and nbytes > 4 else 3
@@ -307,6 +341,11 @@ def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None):
             if found is None:
                 return load(b, g)
             view, index = found
+            if index is None:
+                rows = view.reshape(-1, shape.dwords)
+                for i in range(shape.dwords):
+                    b.V[rd + i, g.sel] = rows[:, i].reshape(g.n, b.L)
+                return
             for i in range(shape.dwords):
                 if g.contiguous:                # straight into the register rows
                     np.take(view[i:], index, out=b.V[rd + i, g.sel].reshape(-1), mode="wrap")
@@ -336,6 +375,11 @@ def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None):
             if found is None:
                 return store_(b, g)
             view, index = found
+            if index is None:
+                rows = view.reshape(-1, shape.dwords)
+                for i in range(shape.dwords):
+                    rows[:, i] = b.V[rdata + i, g.sel].reshape(-1)
+                return
             for i in range(shape.dwords):        # later lanes win, as on hardware
                 view[i:][index] = b.V[rdata + i, g.sel].reshape(-1)
         return store_dwords

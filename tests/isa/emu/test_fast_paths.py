@@ -348,3 +348,161 @@ def test_overlapping_multi_dword_stores_agree_with_lane_order(monkeypatch):
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(got[:512], GID[:512] + 1)          # each lane's first dword, stored last
     np.testing.assert_array_equal(got[512:512 + N], GID * 7)
+
+
+# ---------------------------------------------------------------------------------------------
+# lanes that access one consecutive run of memory: a copy of the whole range
+
+def test_consecutive_recognizes_exact_runs_only():
+    ramp = np.arange(4096, dtype=np.uint32).reshape(128, 32)
+    assert vmem.consecutive(ramp * 4 + 12, 4)
+    assert vmem.consecutive(ramp * 8, 8)
+    assert not vmem.consecutive(ramp * 4, 8)
+    assert vmem.consecutive(np.array([[7]], np.uint32), 16)
+    moved = ramp * 4
+    moved[5, 3] += 4                          # one lane off, first and last as in a run
+    assert not vmem.consecutive(moved, 4)
+    swapped = ramp * 4
+    swapped[0, [1, 2]] = swapped[0, [2, 1]]
+    assert not vmem.consecutive(swapped, 4)
+    wrapping = (ramp.astype(np.uint64) * 4 + (2**32 - 64)).astype(np.uint32)
+    assert not vmem.consecutive(wrapping, 4)  # past 2**32: not one run of the low halves
+    plus = ramp.astype(np.uint64) * 4 + 2**32 - 4 * ramp.size
+    assert vmem.consecutive(plus.astype(np.uint32), 4)
+
+
+CONSECUTIVE_PROLOGUE = """
+    s_load_b128 s[4:7], s[0:1], 0x0          // s[4:5] table, s[6:7] out
+    v_mad_u32_u24 v1, s2, 128, v0            // global id
+    v_lshlrev_b32 v2, 2, v1
+    v_lshlrev_b32 v3, 3, v1
+    v_lshlrev_b32 v4, 4, v1
+    s_waitcnt lgkmcnt(0)
+"""
+
+
+def _consecutive_both(body: str, table: np.ndarray, n_out: int, monkeypatch) -> np.ndarray:
+    taken = []
+    plain = vmem.dword_lanes
+    monkeypatch.setattr(vmem, "dword_lanes", lambda *a: taken.append(plain(*a)) or taken[-1])
+    fast = _global_run(body, table, n_out, True, monkeypatch)
+    assert any(t is not None and t[1] is None for t in taken)
+    general = _global_run(body, table, n_out, False, monkeypatch)
+    np.testing.assert_array_equal(fast, general)
+    return fast
+
+
+def test_consecutive_loads_and_stores_of_every_width(monkeypatch):
+    body = CONSECUTIVE_PROLOGUE + f"""
+    v_add_co_u32 v10, vcc_lo, s4, v3
+    v_add_co_ci_u32_e64 v11, null, s5, 0, vcc_lo
+    global_load_b64 v[12:13], v[10:11], off offset:4     // 8 bytes a lane, 4-byte aligned
+    global_load_b128 v[16:19], v4, s[4:5]
+    global_load_b32 v14, v2, s[4:5] offset:4
+    v_add_co_u32 v10, vcc_lo, s6, v4
+    v_add_co_ci_u32_e64 v11, null, s7, 0, vcc_lo
+    v_add_nc_u32 v5, {16 * N}, v3
+    s_waitcnt vmcnt(0)
+    v_add_nc_u32 v16, v16, v14
+    global_store_b128 v[10:11], v[16:19], off
+    global_store_b64 v5, v[12:13], s[6:7]
+    """
+    table = (np.arange(4 * N + 8, dtype=np.uint64) * 2654435761 & 0xFFFFFFFF).astype(np.uint32)
+    out = _consecutive_both(body, table, 6 * N, monkeypatch)
+    quads = out[:4 * N].reshape(N, 4)
+    np.testing.assert_array_equal(quads[:, 0], table[0:4 * N:4] + table[1:N + 1])
+    np.testing.assert_array_equal(quads[:, 1:], table[:4 * N].reshape(N, 4)[:, 1:])
+    np.testing.assert_array_equal(out[4 * N:].reshape(N, 2), table[1:2 * N + 1].reshape(N, 2))
+
+
+def test_consecutive_runs_step_aside_for_misalignment_and_partial_waves(monkeypatch):
+    body = CONSECUTIVE_PROLOGUE + """
+    v_add_nc_u32 v5, 2, v2                   // a run that starts two bytes into a dword
+    global_load_b32 v6, v5, s[4:5]
+    v_mov_b32 v7, 0                          // kept in the lanes EXEC leaves out
+    v_cmp_gt_u32 vcc_lo, 200, v1             // a partial EXEC in the first waves
+    s_and_saveexec_b32 s8, vcc_lo
+    global_load_b32 v7, v2, s[4:5]
+    s_or_b32 exec_lo, exec_lo, s8
+    s_waitcnt vmcnt(0)
+    global_store_b32 v2, v6, s[6:7]
+    global_store_b32 v2, v7, s[6:7] offset:3072
+    """
+    table = (np.arange(N + 8, dtype=np.uint64) * 2654435761 & 0xFFFFFFFF).astype(np.uint32)
+    out = _global_both(body, table, 2 * N, monkeypatch)
+    shifted = (table[:N].astype(np.uint64) >> 16) | ((table[1:N + 1].astype(np.uint64) << 16) & 0xFFFF0000)
+    np.testing.assert_array_equal(out[:N], shifted.astype(np.uint32))
+    np.testing.assert_array_equal(out[N:N + 200], table[:200])
+
+
+@pytest.mark.parametrize("store", [False, True])
+def test_consecutive_run_into_an_unmapped_page_faults(store):
+    host = Host()
+    src = host.upload(np.arange(1024, dtype=np.uint32))           # one page
+    start = 4096 - 2 * N                        # the second half of the lanes lies past it
+    access = "global_store_b32 v5, v1, s[4:5]" if store else "global_load_b32 v6, v5, s[4:5]"
+    body = CONSECUTIVE_PROLOGUE + f"v_add_nc_u32 v5, {start}, v2\n" + access
+    with pytest.raises(MemoryFault) as info:
+        run_asm(body, args=u64s(src, src), grid=(N,), workgroup=(GROUP,), host=host)
+    assert info.value.address == src + 4096
+    if store:                                   # nothing written before the fault
+        np.testing.assert_array_equal(host.download(src, np.uint32, 1024), np.arange(1024))
+
+
+# ---------------------------------------------------------------------------------------------
+# scalar loads whose waves all use one base: one read for the group
+
+SMEM_BODY = """
+    s_load_b64 s[4:5], s[0:1], 0x0           // table + 16, the same for every wave
+    s_lshl_b32 s8, s2, 2                     // a different base per workgroup
+    s_waitcnt lgkmcnt(0)
+    s_add_u32 s6, s4, s8
+    s_addc_u32 s7, s5, 0
+    s_load_b128 s[12:15], s[6:7], 0x4
+    s_load_b64 s[16:17], s[4:5], -0x8        // before the base
+    s_load_b32 s18, s[4:5], 0x1e             // an unaligned offset: the dword below
+    s_load_b64 s[0:1], s[0:1], 0x8           // replaces its own base
+    s_waitcnt lgkmcnt(0)
+    v_lshlrev_b32 v1, 2, v0
+    v_mad_u32_u24 v1, s2, 64 * 4 * 8, v1     // 8 dwords per work-item
+"""
+
+
+def _smem_run(fast: bool, monkeypatch):
+    from isa.emu import scalar
+    if not fast:
+        monkeypatch.setattr(scalar, "shared_smem_address", lambda *a: None)
+    taken = []
+    plain = scalar.shared_smem_address
+    monkeypatch.setattr(scalar, "shared_smem_address", lambda *a: taken.append(plain(*a)) or taken[-1])
+    host = Host()
+    table = (np.arange(64, dtype=np.uint64) * 2654435761 & 0xFFFFFFFF).astype(np.uint32)
+    src = host.upload(table)
+    out = host.alloc(4 * 8 * 64 * 4)
+    stores = []
+    for k, s in enumerate([12, 13, 14, 15, 16, 17, 18, 0]):
+        stores += [f"v_mov_b32 v2, s{s}", f"global_store_b32 v1, v2, s[20:21] offset:{k * 256}"]
+    body = SMEM_BODY + "s_mov_b64 s[20:21], s[0:1]\n" + "\n".join(stores)
+    run_asm(body, args=u64s(src + 16, out), grid=(4 * 64,), workgroup=(64,), host=host)
+    monkeypatch.undo()
+    assert fast == any(t is not None for t in taken)
+    return table, host.download(out, np.uint32, 8 * 64 * 4).reshape(4, 8, 64)
+
+
+def test_shared_scalar_loads_agree_with_per_wave_loads(monkeypatch):
+    table, fast = _smem_run(True, monkeypatch)
+    _, general = _smem_run(False, monkeypatch)
+    np.testing.assert_array_equal(fast, general)
+    for wg in range(4):
+        np.testing.assert_array_equal(fast[wg, :4, 0], table[4 + 1 + wg:4 + 1 + wg + 4])
+    np.testing.assert_array_equal(fast[:, 4:6, :], np.broadcast_to(table[2:4, None], (4, 2, 64)))
+    np.testing.assert_array_equal(fast[:, 6, :], table[4 + 7])
+
+
+def test_shared_scalar_load_from_an_unmapped_address_faults():
+    host = Host()
+    src = host.upload(np.arange(16, dtype=np.uint32))
+    with pytest.raises(MemoryFault) as info:
+        run_asm("s_load_b64 s[4:5], s[0:1], 0x0\ns_waitcnt lgkmcnt(0)\ns_load_b32 s6, s[4:5], -0x4\n"
+                "s_waitcnt lgkmcnt(0)", args=u64s(src), grid=(256,), workgroup=(64,), host=host)
+    assert info.value.address == src - 4
