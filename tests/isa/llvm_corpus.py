@@ -35,7 +35,7 @@ from isa import operands as opd
 from isa.tables import _DATA as TABLE_PATH
 from isa.tables import Format, OpInfo, table
 
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 LLVM_MC = "llvm-mc-19"
 MC_ARGS = ("-triple=amdgcn-amd-amdhsa", "-mcpu=gfx1100", "--disassemble", "-show-encoding")
 
@@ -592,6 +592,9 @@ def gen_mimg(rng):
     w.set("dim", rng.randrange(8))
     for f in ("unrm", "glc", "slc", "dlc", "r128", "a16", "d16", "tfe", "lwe"):
         w.set(f, 1 if rng.random() < 0.2 else 0)
+    if rng.random() < 0.3:          # NSA: the second to fifth address VGPRs in one more dword
+        w.set("nsa", 1)
+        return w.bytes() + bytes(_vgpr(rng) for _ in range(4))
     return w.bytes()
 
 
