@@ -61,14 +61,17 @@ class GPUHang(GPUTimeout):
     """The driver reset a queue or the GPU (its own hang detection, or an ECC error) and the
     in-flight work was lost. A hang is work that did not finish, so this is a GPUTimeout too."""
 
-    def __init__(self, device: str, reset_type: int, reset_cause: int, kernel: str | None = None):
+    def __init__(self, device: str, reset_type: int, reset_cause: int, kernel: str | None = None,
+                 diagnosis: str | None = None):
         self.seconds = None
         self.device = device
         self.reset_type = reset_type
         self.reset_cause = reset_cause
         self.kernel = kernel
+        self.diagnosis = diagnosis      # the driver's reason, where it gives one
         cause = "an ECC error" if reset_cause == 1 else "a hang"
         kind = "the whole GPU" if reset_type == 0 else "one engine"
         what = f" running {kernel!r}" if kernel else ""
-        AmdrtError.__init__(self, f"{device}: the driver reset {kind} after {cause}{what}; in-flight work was "
-                                  "lost and the queue was recreated")
+        why = f" (driver: {diagnosis})" if diagnosis else ""
+        AmdrtError.__init__(self, f"{device}: the driver reset {kind} after {cause}{what}{why}; in-flight work "
+                                  "was lost and the queue was recreated")

@@ -269,7 +269,7 @@ class Runtime:
             with queue.lock:
                 queue.reap()
                 if queue.pending:
-                    queue.reset(make_error(queue.current_label))
+                    queue.reset(make_error(queue))
 
     def _on_fault(self, fault) -> None:
         device = self.device_by_gpu_id(fault.gpu_id)
@@ -279,13 +279,15 @@ class Runtime:
         reason = ("write to read-only memory" if failure.ReadOnly else
                   "instruction fetch from non-executable memory" if failure.NoExecute else
                   "page not present")
-        self._fail_device(device, lambda label: GPUFault(fault.va, label, device.name, reason=reason))
+        self._fail_device(device, lambda queue: GPUFault(fault.va, queue.current_label, device.name, reason=reason))
 
     def _on_reset(self, reset) -> None:
         device = self.device_by_gpu_id(reset.gpu_id)
         if device is None:
             return
-        self._fail_device(device, lambda label: GPUHang(device.name, reset.reset_type, reset.reset_cause, label))
+        self._fail_device(device, lambda queue: GPUHang(device.name, reset.reset_type, reset.reset_cause,
+                                                        queue.current_label,
+                                                        self.driver.queue_diagnosis(queue.queue_id)))
 
     # --- host staging for memory the CPU cannot map ----------------------------------------------
 

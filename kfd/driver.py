@@ -138,6 +138,12 @@ class Driver(abc.ABC):
 
     # --- the interface -----------------------------------------------------------------------
 
+    def queue_diagnosis(self, queue_id: int) -> str | None:
+        """What the driver logged about why a queue stopped (None: nothing known). The kernel
+        writes its reasons to its own log, which the KFD interface does not return; a simulated
+        driver knows them."""
+        return None
+
     @property
     @abc.abstractmethod
     def topology(self) -> Topology:

@@ -87,6 +87,10 @@ class SimDriver(Driver):
         q = self._queues.queues.get(queue_id) if self._queues else None
         return q.engine.error if q else None
 
+    def queue_diagnosis(self, queue_id: int) -> str | None:
+        error = self.queue_error(queue_id)
+        return None if error is None else str(error)
+
     # --- lifecycle -----------------------------------------------------------------------------
 
     def _open(self) -> tuple[int, int]:

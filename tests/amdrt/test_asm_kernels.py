@@ -168,9 +168,39 @@ def test_driver_reset_of_a_hung_queue_raises_gpu_hang(code, failing):
             dev.load(failing)["spin"](global_size=32, local_size=32)
         assert isinstance(err.value, GPUTimeout)  # work that never finished
         assert err.value.kernel == "spin" and "reset one engine after a hang" in str(err.value)
+        assert "hang timeout" in err.value.diagnosis and "(driver: " in str(err.value)
         out = dev.alloc(4 * 64)
         prog["fill_ids"](out, np.uint32(1), global_size=64)
         assert np.array_equal(out.numpy(np.uint32), np.arange(64))
+
+
+ILLEGAL_KERNEL = """
+.text
+.globl illegal
+.p2align 8
+illegal:
+  .long 0                       // no instruction: the wave halts and the queue hangs
+  s_endpgm
+.rodata
+.p2align 6
+.amdhsa_kernel illegal
+  .amdhsa_next_free_vgpr 1
+  .amdhsa_next_free_sgpr 1
+.end_amdhsa_kernel
+"""
+
+
+def test_an_illegal_instruction_hangs_the_queue_and_the_simulator_says_why(fresh_rt, code):
+    import amdrt
+    import isa
+    dev = fresh_rt.devices[0]
+    with pytest.raises(amdrt.GPUHang) as err:
+        dev.load(isa.assemble_code_object(ILLEGAL_KERNEL))["illegal"](global_size=32, local_size=32)
+    assert err.value.kernel == "illegal"
+    assert "0x00000000" in err.value.diagnosis and "0x00000000" in str(err.value)
+    out = dev.alloc(4 * 64)
+    dev.load(code)["fill_ids"](out, np.uint32(1), global_size=64)
+    assert np.array_equal(out.numpy(np.uint32), np.arange(64))
 
 
 def test_a_simulator_error_stops_only_that_dispatch(fresh_rt, code, failing, monkeypatch, capfd):
