@@ -121,6 +121,11 @@ class Geometry:
         return cx * cy * cz
 
     @property
+    def no_edges(self) -> bool:
+        """Every workgroup has the full size (the grid is a multiple of the workgroup)."""
+        return all(g % w == 0 for g, w in zip(self.grid, self.workgroup))
+
+    @property
     def max_waves_per_group(self) -> int:
         wx, wy, wz = self.workgroup
         return -(-(wx * wy * wz) // self.lanes)
@@ -130,6 +135,16 @@ class Geometry:
         cx, cy, _ = self.counts
         lin = np.arange(first, first + count, dtype=np.int64)
         return np.stack([lin % cx, (lin // cx) % cy, lin // (cx * cy)], axis=1)
+
+    def workgroup_id(self, dim: int, first: int, count: int) -> np.ndarray:
+        """[count] ids in dimension `dim` of consecutive linear workgroups."""
+        cx, cy, _ = self.counts
+        lin = np.arange(first, first + count, dtype=np.int64)
+        if dim == 0:
+            return lin % cx if first + count > cx else lin
+        if dim == 1:
+            return (lin // cx) % cy
+        return lin // (cx * cy)
 
     def sizes(self, ids: np.ndarray) -> np.ndarray:
         """[k, 3] actual sizes of the workgroups (smaller at the grid's far edges)."""
@@ -170,35 +185,36 @@ def _workitem_pattern(sx: int, sy: int, sz: int, lanes: int, dims: int) -> tuple
     return np.where(live, v0, 0).astype(U32), live
 
 
-def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: int, nvgpr: int,
-                lds: int, private: int, first_wave: int, slot_base: int, apertures, pool=None) -> Batch:
-    """The initial state of the waves of workgroups first_wg .. first_wg + nwg - 1."""
-    L = kernel.lanes
-    kd = kernel.kd
-    ids = geo.workgroup_ids(first_wg, nwg)
-    sizes = geo.sizes(ids)
-    items = sizes.prod(axis=1)
-    waves_per = -(-items // L)
+@dataclass(frozen=True)
+class _Layout:
+    """Where the waves of a batch's workgroups sit, and the v0 and EXEC they start with."""
+    waves_per: np.ndarray       # [nwg] waves of each workgroup
+    wg_of_wave: np.ndarray      # [W] the workgroup (index in the batch) of each wave
+    wave_in_wg: np.ndarray      # [W]
+    first_of_wg: np.ndarray     # [nwg] index of each workgroup's first wave
+    v0: np.ndarray              # [W, L] uint32
+    exists: np.ndarray          # [W, L] bool: the lanes that have a work-item
+
+    @property
+    def waves(self) -> int:
+        return self.wg_of_wave.size
+
+
+def _layout(sizes: np.ndarray, lanes: int, dims: int) -> _Layout:
+    """The layout of workgroups of the given [k, 3] sizes: one work-item pattern per distinct
+    size, repeated."""
+    nwg = sizes.shape[0]
+    waves_per = -(-sizes.prod(axis=1) // lanes)
     W = int(waves_per.sum())
-    b = Batch(W, L, nvgpr, nwg, lds, pool)
     wg_of_wave = np.repeat(np.arange(nwg), waves_per)
     first_of_wg = np.concatenate(([0], np.cumsum(waves_per)[:-1]))
     wave_in_wg = np.arange(W) - first_of_wg[wg_of_wave]
-    b.wg[:] = wg_of_wave
-    b.wave_in_wg[:] = wave_in_wg
-    b.wave_id[:] = first_wave + np.arange(W)
-    b.wg_first_wave[:] = first_of_wg
-
-    # work-item ids and EXEC: one pattern per distinct workgroup size, repeated
-    v0 = np.empty((W, L), U32)
-    exists = np.empty((W, L), bool)
-    if (sizes == np.array(geo.workgroup)).all():
-        shapes, which = sizes[:1], np.zeros(nwg, np.int64)
-    else:
-        shapes, which = np.unique(sizes, axis=0, return_inverse=True)
-        which = which.reshape(-1)
+    v0 = np.empty((W, lanes), U32)
+    exists = np.empty((W, lanes), bool)
+    shapes, which = np.unique(sizes, axis=0, return_inverse=True)
+    which = which.reshape(-1)
     for k, (sx, sy, sz) in enumerate(shapes):
-        pattern, live = _workitem_pattern(int(sx), int(sy), int(sz), L, kd.enable_vgpr_workitem_id)
+        pattern, live = _workitem_pattern(int(sx), int(sy), int(sz), lanes, dims)
         if shapes.shape[0] == 1:
             v0[:] = np.tile(pattern, (nwg, 1))
             exists[:] = np.tile(live, (nwg, 1))
@@ -206,8 +222,43 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
             rows = np.nonzero(which[wg_of_wave] == k)[0]
             v0[rows] = pattern[wave_in_wg[rows]]
             exists[rows] = live[wave_in_wg[rows]]
-    b.V[0] = v0
-    b.set_exec(slice(None), exists)
+    return _Layout(waves_per, wg_of_wave, wave_in_wg, first_of_wg, v0, exists)
+
+
+@lru_cache(maxsize=4)
+def _full_layout(workgroup: tuple[int, int, int], nwg: int, lanes: int, dims: int) -> _Layout:
+    """The layout of nwg whole workgroups, the same for every batch away from the grid's edges
+    (kept read-only between batches)."""
+    layout = _layout(np.tile(np.array(workgroup, np.int64), (nwg, 1)), lanes, dims)
+    for a in (layout.waves_per, layout.wg_of_wave, layout.wave_in_wg, layout.first_of_wg, layout.v0,
+              layout.exists):
+        a.flags.writeable = False
+    return layout
+
+
+def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: int, nvgpr: int,
+                lds: int, private: int, first_wave: int, slot_base: int, apertures, pool=None) -> Batch:
+    """The initial state of the waves of workgroups first_wg .. first_wg + nwg - 1."""
+    L = kernel.lanes
+    kd = kernel.kd
+    dims = kd.enable_vgpr_workitem_id
+    if geo.no_edges:
+        layout = _full_layout(tuple(geo.workgroup), nwg, L, dims)
+    else:
+        sizes = geo.sizes(geo.workgroup_ids(first_wg, nwg))
+        if (sizes == np.array(geo.workgroup)).all():
+            layout = _full_layout(tuple(geo.workgroup), nwg, L, dims)
+        else:
+            layout = _layout(sizes, L, dims)
+    W = layout.waves
+    waves_per, wg_of_wave = layout.waves_per, layout.wg_of_wave
+    b = Batch(W, L, nvgpr, nwg, lds, pool)
+    b.wg[:] = wg_of_wave
+    b.wave_in_wg[:] = layout.wave_in_wg
+    b.wave_id[:] = first_wave + np.arange(W)
+    b.wg_first_wave[:] = layout.first_of_wg
+    b.V[0] = layout.v0
+    b.set_exec(slice(None), layout.exists)
 
     # private memory: one slot per wave in flight
     slot_bytes = d.scratch_per_wave or private * L
@@ -223,7 +274,8 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
 
     def put64(value) -> None:
         nonlocal s
-        b.set_s64(s, slice(None), np.broadcast_to(np.asarray(value, U64), (W,)))
+        b.S[s] = U32(value & 0xFFFFFFFF)
+        b.S[s + 1] = U32((value >> 32) & 0xFFFFFFFF)
         s += 2
 
     if kd.enable_sgpr_private_segment_buffer:
@@ -248,10 +300,10 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
         s += 1
     # system SGPRs
     s = kd.user_sgpr_count
-    for dim, enabled in enumerate((kd.enable_sgpr_workgroup_id_x, kd.enable_sgpr_workgroup_id_y,
-                                   kd.enable_sgpr_workgroup_id_z)):
-        if enabled:
-            b.S[s] = ids[wg_of_wave, dim].astype(U32)
+    enabled = (kd.enable_sgpr_workgroup_id_x, kd.enable_sgpr_workgroup_id_y, kd.enable_sgpr_workgroup_id_z)
+    for dim in range(3):
+        if enabled[dim]:
+            b.S[s] = np.repeat(geo.workgroup_id(dim, first_wg, nwg).astype(U32), waves_per)
             s += 1
     if kd.enable_sgpr_workgroup_info:
         b.S[s] = waves_per[wg_of_wave].astype(U32)
@@ -264,9 +316,9 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
 
     b.hwreg[scalar.MODE] = np.full(W, kernel.mode, U32)
     b.hwreg[scalar.HWREG["TRAPSTS"]] = np.zeros(W, U32)
-    w = b.wave_id.astype(np.int64)
+    w = b.wave_id.astype(U32)                   # the fields take the low 14 bits
     b.hwreg[scalar.HW_ID1] = ((w & 15) | (((w >> 4) & 3) << 8) | (((w >> 6) & 15) << 10)
-                              | (((w >> 10) & 1) << 16) | (((w >> 11) & 7) << 18)).astype(U32)
+                              | (((w >> 10) & 1) << 16) | (((w >> 11) & 7) << 18))
     b.hwreg[scalar.HW_ID2] = np.zeros(W, U32)
     b.hwreg[scalar.GPR_ALLOC] = np.full(W, ((nvgpr // 8 - 1) & 0xFF) << 8, U32)
     b.hwreg[scalar.LDS_ALLOC] = np.full(W, (-(-lds // 512) & 0x1FF) << 12, U32)
