@@ -647,10 +647,14 @@ def _subrev_co_u32(a, b, clamp=False):
     return _sub_co_u32(b, a, clamp)
 
 
+# A carry-in of zero in every lane (address arithmetic, nearly always) needs no second add.
+
 def _add_co_ci_u32(a, b, ci, clamp=False):
     a, ci = _u(a), np.asarray(ci, bool)
     t = a + _u(b)
     carry = t < a
+    if not ci.any():
+        return (np.where(carry, np.uint32(M32), t) if clamp else t), carry
     s = t + ci
     carry = carry | (ci & (s == 0))              # t was 0xFFFFFFFF
     return (np.where(carry, np.uint32(M32), s) if clamp else s), carry
@@ -660,6 +664,8 @@ def _sub_co_ci_u32(a, b, ci, clamp=False):
     a, b, ci = _u(a), _u(b), np.asarray(ci, bool)
     t = a - b
     borrow = b > a
+    if not ci.any():
+        return (np.where(borrow, np.uint32(0), t) if clamp else t), borrow
     borrow = borrow | (ci & (t == 0))            # 0 - 1 borrows
     d = t - ci
     return (np.where(borrow, np.uint32(0), d) if clamp else d), borrow

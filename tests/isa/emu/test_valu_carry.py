@@ -35,3 +35,17 @@ def test_carry_ops_at_the_edges(name, clamp):
         total, out = _ref(name, x, y, ci)
         want = (M if name.startswith("v_add") else 0) if clamp and out else total & M
         assert (int(d[i]), bool(carry[i])) == (want, out), (name, x, y, ci)
+
+
+@pytest.mark.parametrize("name", ["v_add_co_ci_u32", "v_sub_co_ci_u32", "v_subrev_co_ci_u32"])
+@pytest.mark.parametrize("clamp", [False, True])
+@pytest.mark.parametrize("k", [0, 1])
+def test_carry_in_the_same_in_every_lane(name, clamp, k):
+    """All-zero carry-ins take a shorter path than mixed ones; both must agree with the reference."""
+    cases = list(itertools.product(EDGES, EDGES))
+    a, b = (np.array(col, np.uint32) for col in zip(*cases, strict=True))
+    d, carry = VALU[name].fn(a, b, np.full(a.shape, bool(k)), clamp=clamp)
+    for i, (x, y) in enumerate(cases):
+        total, out = _ref(name, x, y, k)
+        want = (M if name.startswith("v_add") else 0) if clamp and out else total & M
+        assert (int(d[i]), bool(carry[i])) == (want, out), (name, x, y, k)
