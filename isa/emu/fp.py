@@ -469,7 +469,10 @@ def binop(op, a, b, fmt: Fmt) -> np.ndarray:
             r = ufunc(f16(a).astype(np.float32), f16(b).astype(np.float32))
             out = f32_to_f16(bits32(r))
         else:
-            out = to_bits(ufunc(view(a, fmt), view(b, fmt)), fmt)
+            r = ufunc(view(a, fmt), view(b, fmt))
+            if not np.size(r) or not np.isnan(np.max(r)):     # the maximum is NaN if any value is
+                return to_bits(r, fmt)
+            out = to_bits(r, fmt)
     return fix_nan(out, [a, b], fmt)
 
 
