@@ -9,7 +9,7 @@ Items are immutable, so parsed operand strings are cached.
 import re
 
 from isa import operands as ops
-from isa.asm.lexer import BINOPS, Expr, ExprParser, tokenize
+from isa.asm.lexer import BINOPS, MASK64, Expr, ExprParser, tokenize, wrap64
 from isa.errors import AsmError
 
 VGPR_COUNT = 256
@@ -631,60 +631,156 @@ def _atoms(piece: str):
     return atoms
 
 
-# The commonest operand spellings, read without the tokenizer: vN, s[N:M], 12, 0x1f, off, glc,
-# offset:16, mul:2 ... Anything else goes through the full parser.
-_FAST_ATOM = re.compile(r"""
-    (?P<reg>(?P<rp>v|s|ttmp)(?:(?P<rn>[0-9]+)|\[(?P<ra>[0-9]+):(?P<rb>[0-9]+)\]))
-   |(?P<dec>[0-9]+)
-   |(?P<hex>0[xX][0-9a-fA-F]+)
-   |(?P<word>[a-z_][a-z0-9_]*)(?::(?P<val>-?[0-9]+|0[xX][0-9a-fA-F]+))?
+# The commonest operand spellings, read without the tokenizer: registers (v1, v[2:3], ttmp[4:7],
+# vcc_lo), numbers (12, -3, 0x1f, 1.5, -2.0), keywords (off, glc), modifiers with a number or a
+# list of numbers (offset:16, dpp8:[0,1,2,3,4,5,6,7], op_sel:[0,1]) and bare symbols (attr0.x,
+# mrt0). Anything else goes through the full parser, and so do numbers with a leading zero
+# (octal there).
+_INT = r'(?:0|[1-9][0-9]*|0[xX][0-9a-fA-F]+)'
+_REG = r'(?P<rp>v|s|ttmp)(?:(?P<rn>0|[1-9][0-9]*)|\[(?P<ra>0|[1-9][0-9]*)(?::(?P<rb>0|[1-9][0-9]*))?\])'
+_FAST_ATOM = re.compile(rf"""
+    (?P<reg>{_REG})
+   |(?P<int>-?{_INT})
+   |(?P<real>-?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+))
+   |(?P<word>[a-z_][a-z0-9_]*)(?::(?:(?P<val>-?{_INT})|\[(?P<list>{_INT}(?:,{_INT})*)\]))?
+   |(?P<sym>[A-Za-z_$][A-Za-z0-9_.$@]*)
 """, re.X)
+_REG_ATOM = re.compile(_REG)
+_BITS = frozenset(('0', '1'))
 
 
 def _fast_atom(text: str):
+    """The items of `text` (one operand or modifier, no spaces) when it has a common spelling,
+    else None."""
     if not text or not text.isascii():
         return None
     c = text[0]
     if c in 'vs' and text[1:].isdigit() and len(text) > 1 and (text[1] != '0' or len(text) == 2):
         return [_make_reg(c, int(text[1:]), 1, 0)]
-    if text.isdigit() and (text[0] != '0' or len(text) == 1):
+    if text.isdigit() and (c != '0' or len(text) == 1) and len(text) < 19:
         return [Imm(int(text))]
+    if c == '-' or c == '|' or text[-1] == ')':
+        reg = _fast_modified_reg(text)
+        if reg is not None:
+            return [reg]
     m = _FAST_ATOM.fullmatch(text)
     if m is None:
         return None
     k = m.lastgroup
-    if m.group('reg') is not None:
-        prefix = m.group('rp')
-        if m.group('rn') is not None:
-            n = m.group('rn')
-            if len(n) > 1 and n[0] == '0':
-                return None
-            return [_make_reg(prefix, int(n), 1, 0)]
-        a, b = int(m.group('ra')), int(m.group('rb'))
-        if b < a:
-            return None
-        return [_make_reg(prefix, a, b - a + 1, 0)]
-    if k == 'dec':
-        t = m.group('dec')
-        if len(t) > 1 and t[0] == '0':
-            return None
-        return [Imm(int(t))]
-    if k == 'hex':
-        v = int(text, 16)
-        if v >> 64:
-            return None
-        return [Imm(v - (1 << 64) if v >> 63 else v)]
+    if k == 'reg':
+        reg = _reg_of(m)
+        return None if reg is None else [reg]
+    if k == 'int':
+        return _fast_int(text)
+    if k == 'real':
+        return [Imm(-float(text[1:]), True) if c == '-' else Imm(float(text), True)]
+    if k == 'sym':
+        return _fast_symbol(text)
     word = m.group('word')
     val = m.group('val')
-    if val is None:
-        spec = SPECIAL_REGS.get(word)
-        if spec is not None:
-            return [Reg('s', spec[0], spec[1], spec[2], 0)]
-        if word in KEYWORDS:
-            return [Named(word)]
+    if val is not None:
+        v = _int_value(val)
+        return None if v is None or word == 'dim' else [Named(word, v, 0, len(word) + 1)]
+    elems = m.group('list')
+    if elems is not None:
+        return _fast_list(word, elems.split(','))
+    spec = SPECIAL_REGS.get(word)
+    if spec is not None:
+        return [Reg('s', spec[0], spec[1], spec[2], 0)]
+    if word in KEYWORDS:
+        return [Named(word)]
+    return _fast_symbol(word)
+
+
+def _reg_of(m):
+    """The register a match of _REG names, None for a reversed range (AsmError for a bad size,
+    alignment or range)."""
+    prefix = m.group('rp')
+    n = m.group('rn')
+    if n is not None:
+        return _make_reg(prefix, int(n), 1, 0)
+    a = int(m.group('ra'))
+    b = m.group('rb')
+    b = a if b is None else int(b)
+    if b < a:
         return None
-    v = int(val, 16) if val[:2] in ('0x', '0X') else int(val)
-    return [Named(word, v)]
+    return _make_reg(prefix, a, b - a + 1, 0)
+
+
+def _int_value(text: str):
+    """The value of `[-]digits` or `[-]0xhex` as an expression reads it, None beyond 64 bits."""
+    neg = text[0] == '-'
+    if neg:
+        text = text[1:]
+    v = int(text, 16) if text[:2] in ('0x', '0X') else int(text)
+    if v > MASK64:
+        return None
+    v = wrap64(v)
+    return wrap64(-v) if neg else v
+
+
+def _fast_int(text: str):
+    v = _int_value(text)
+    return None if v is None else [Imm(v)]
+
+
+def _fast_symbol(name: str):
+    """A bare symbol (an Imm holding its expression), None where the name may be a register."""
+    if name in SPECIAL_REGS or name in UNAVAILABLE_REGS or name in KEYWORDS or name in _REG_PREFIXES or \
+            _SINGLE_REG_RE.match(name) or ('.' in name and _SINGLE_REG_RE.match(name.split('.', 1)[0])):
+        return None
+    return [Imm(Expr(('sym', name), 0))]
+
+
+def _fast_list(name: str, elems: list):
+    """`name:[a,b,...]` with numbers as elements."""
+    if name in BIT_LISTS:
+        if len(elems) > 4 or any(e not in _BITS for e in elems):
+            return None          # not a bit list: the full parser makes the BadList
+        return [Named(name, [int(e) for e in elems], 0, len(name) + 1)]
+    if name == 'dim':
+        return None
+    values = [_int_value(e) for e in elems]
+    if None in values:
+        return None
+    return [Named(name, values, 0, len(name) + 1)]
+
+
+def _fast_modified_reg(text: str):
+    """A register with source modifiers: -v1, |v1|, -|v1|, neg(v1), abs(v1), neg(abs(v1)),
+    sext(v1) ... None for other text."""
+    neg = absf = False
+    if text.startswith('sext(') and text[-1] == ')':
+        reg = _fast_plain_reg(text[5:-1])
+        return None if reg is None else Reg(reg.file, reg.code, reg.count, reg.tag, 0, 'sext', False)
+    if text.startswith('neg(') and text[-1] == ')':
+        neg = True
+        text = text[4:-1]
+    elif text[0] == '-':
+        neg = True
+        text = text[1:]
+    if text.startswith('abs(') and text[-1] == ')':
+        absf = True
+        text = text[4:-1]
+    elif len(text) > 2 and text[0] == '|' and text[-1] == '|':
+        absf = True
+        text = text[1:-1]
+    if not (neg or absf):
+        return None
+    reg = _fast_plain_reg(text)
+    if reg is None:
+        return None
+    return Reg(reg.file, reg.code, reg.count, reg.tag, 0, neg, absf)
+
+
+def _fast_plain_reg(text: str):
+    m = _REG_ATOM.fullmatch(text)
+    if m is not None:
+        return _reg_of(m)
+    spec = SPECIAL_REGS.get(text)
+    if spec is not None:
+        return Reg('s', spec[0], spec[1], spec[2], 0)
+    return None
 
 
 def _cached(text: str) -> list:
@@ -745,21 +841,11 @@ def operand_items_flagged(text: str):
     r = _flag_cache.get(text)
     if r is not None:
         return r
-    pieces = _split_pieces(text)
-    if pieces is None or (len(pieces) > 1 and _EMPTY_PIECE.search(text) is not None):
-        # no simple split (or an empty operand, which the full parser reports)
-        items = parse_tokens(tokenize(text))
-        flags = _item_flags(items)
+    got = _atom_items(text)
+    if got is not None:
+        items, flags = got
     else:
-        items = []
-        flags = 0
-        get = _piece_entries.get
-        for piece in pieces:
-            e = get(piece)
-            if e is None:
-                e = _piece_entry(piece)
-            items += e[0]
-            flags |= e[1]
+        items, flags = _piece_items(text)
     r = (items, flags & 1 != 0, flags & 2 == 0, flags & 4 != 0)
     if len(_flag_cache) > _CACHE_LIMIT:
         _flag_cache.clear()
@@ -767,6 +853,70 @@ def operand_items_flagged(text: str):
     return r
 
 
+def _piece_items(text: str):
+    """(items, flags) of an operand text, piece by piece where it splits at its commas."""
+    pieces = _split_pieces(text)
+    if pieces is None or (len(pieces) > 1 and _EMPTY_PIECE.search(text) is not None):
+        # no simple split (or an empty operand, which the full parser reports)
+        items = parse_tokens(tokenize(text))
+        return items, _item_flags(items)
+    items = []
+    flags = 0
+    get = _piece_entries.get
+    for piece in pieces:
+        e = get(piece)
+        if e is None:
+            e = _piece_entry(piece)
+        items += e[0]
+        flags |= e[1]
+    return items, flags
+
+
+def _atom_items(text: str):
+    """(items, flags) of an operand text made of common spellings only (see _fast_atom),
+    separated by commas and spaces; None for any other text. The pieces' caches are skipped:
+    a new line mostly combines known atoms in a new way."""
+    pieces = _split_pieces(text) if ':[' in text else text.split(',')
+    if pieces is None:
+        return None
+    items = []
+    flags = 0
+    get = _atom_entries.get
+    last = len(pieces) - 1
+    for k, piece in enumerate(pieces):
+        first = True
+        for atom in piece.split(' '):
+            if not atom:
+                continue
+            if not first and (atom[0] == '-' or atom[0] == '|'):
+                return None          # might continue an expression (`1 -2`): the parser decides
+            first = False
+            e = get(atom)
+            if e is None:
+                e = _atom_entry(atom)
+            if not e:
+                return None
+            items += e[0]
+            flags |= e[1]
+        if first and k < last:
+            return None              # an empty operand: the full parser reports it
+    return items, flags
+
+
+def _atom_entry(atom: str):
+    """(items, flags) of one atom with a common spelling, else False (both cached)."""
+    try:
+        got = _fast_atom(atom)
+    except AsmError:
+        got = None
+    entry = False if got is None else (got, _item_flags(got))
+    if len(_atom_entries) > _CACHE_LIMIT:
+        _atom_entries.clear()
+    _atom_entries[atom] = entry
+    return entry
+
+
+_atom_entries: dict = {}
 _flag_cache: dict = {}
 
 
@@ -781,4 +931,5 @@ def clear_caches():
     """Forget every parsed operand string (benchmarks measure cold runs with this)."""
     _piece_cache.clear()
     _piece_entries.clear()
+    _atom_entries.clear()
     _flag_cache.clear()
