@@ -305,12 +305,15 @@ def compile_vop(inst, ctx: Ctx, alu: AluTables):
     where16 = _f16_mods_half(m, vdst_o.dtype if vdst_o is not None else "")
 
     if dst_kind == "mask":
-        write_mask = mask_dest(_mask_dst_code(inst, bool(attr(vop, "writes_exec", False))), ctx)
+        writes_exec = bool(attr(vop, "writes_exec", False))
+        write_mask = mask_dest(_mask_dst_code(inst, writes_exec), ctx)
 
         def finish(b, g, res, ok):
             lanes = _lanes(b, g, res)
             if not g.full:
                 lanes = lanes & g.exec
+            elif writes_exec and ok is None and lanes.all():
+                return                  # v_cmpx keeping every lane: EXEC stays as it is
             if ok is not None:
                 lanes = lanes & ok
             write_mask(b, g, lanes)

@@ -182,6 +182,26 @@ def test_compares_write_only_active_lanes_and_cmpx_narrows_exec():
     np.testing.assert_array_equal(out[6], (a < 90) & on)
 
 
+@pytest.mark.parametrize("lanes_n", [32, 64])
+def test_cmpx_that_keeps_every_lane_leaves_exec_whole(lanes_n):
+    """A full group whose compare passes everywhere keeps EXEC without rewriting it."""
+    a = rng.integers(0, 100, lanes_n).astype(np.uint32)
+    body = """
+        s_mov_b64 s[42:43], exec
+        v_cmpx_gt_u32 200, v1
+        v_mov_b32 v2, exec_lo
+        v_mov_b32 v3, exec_hi
+        v_mov_b32 v4, 1
+        v_cmpx_gt_u32 50, v1
+        v_mov_b32 v5, 1
+        s_mov_b64 exec, s[42:43]
+    """
+    out = lanes(body, {1: a, 5: np.zeros(lanes_n)}, [2, 3, 4, 5], lanes_n=lanes_n)
+    assert (out[2] == 0xFFFFFFFF).all() and (out[3] == (0xFFFFFFFF if lanes_n == 64 else 0)).all()
+    assert (out[4] == 1).all()
+    np.testing.assert_array_equal(out[5], a < 50)
+
+
 def test_64_bit_add_through_carry_chain():
     x = rng.integers(0, 2**64, 32, dtype=np.uint64)
     y = rng.integers(0, 2**64, 32, dtype=np.uint64)
