@@ -17,6 +17,7 @@ from isa.emu.access import Ctx, constant_bits, mask_dest, scalar_source, store
 from isa.emu.state import NULL, U32, U64
 
 _HIGH = U64(32)
+_M32 = 0xFFFFFFFF
 
 
 def _operand(inst, key: str):
@@ -90,6 +91,10 @@ def _mad_u64_u32(inst, ctx: Ctx):
         p_lo, p_hi = p.astype(U32), (p >> _HIGH).astype(U32)
         c_lo, c_hi = c(b, g)
         lo = p_lo + c_lo
+        if write_carry is None and not np.any(p_hi) and int(np.max(p_lo)) + int(np.max(c_lo)) <= _M32:
+            # the usual index arithmetic: no sum reaches 2**32, the high half stays
+            write(b, g, lo, np.array(c_hi, U32))
+            return
         k = lo < c_lo                                    # carry into the high half
         t = p_hi + c_hi
         hi = t + k
