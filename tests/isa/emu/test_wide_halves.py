@@ -93,8 +93,12 @@ def test_mad_u64_u32_sources_carries_and_overlaps(monkeypatch):
     v_mad_u64_u32 v[18:19], s13, v2, v5, v[1:2]
     s_mov_b32 exec_lo, s12
     v_mov_b32 v20, s13
+    v_mad_u64_u32 v[22:23], null, s9, 3, v[1:2]      // small products, sums past 2**32 in some lanes
+    v_and_b32 v24, 0xffff, v1
+    v_mov_b32 v25, v2
+    v_mad_u64_u32 v[26:27], null, s9, 3, v[24:25]    // no sum reaches 2**32
     """
-    got = _both(body, [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 3, 4, 17, 18, 19, 20], monkeypatch)
+    got = _both(body, [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 3, 4, 17, 18, 19, 20, 22, 23, 26, 27], monkeypatch)
     v1, v2, v3, v4, v5 = (x.astype(object) for x in _inputs())
     full = _pair(got[0], got[1])
     want = [a * m + c for a, m, c in zip(v1, v3, _pair(v2, v3), strict=True)]
@@ -107,6 +111,9 @@ def test_mad_u64_u32_sources_carries_and_overlaps(monkeypatch):
         assert int(got[8][32 * wave]) == bits
     assert _pair(got[2], got[3]) == [(M32 * 0x12345 + c) & (2**64 - 1) for c in _pair(v3, v4)]
     assert _pair(got[4], got[5]) == [(M32 * int(x) + 2**64 - 1) & (2**64 - 1) for x in v3]
+    assert _pair(got[16], got[17]) == [(0x12345 * 3 + c) & (2**64 - 1) for c in _pair(v1, v2)]
+    assert _pair(got[18], got[19]) == [0x12345 * 3 + (int(x) & 0xFFFF) + (int(h) << 32) for x, h in zip(v1, v2,
+                                                                                                      strict=True)]
     assert _pair(got[10], got[11]) == [(int(x) * M32 + c) & (2**64 - 1) for x, c in zip(v3, _pair(v2, v3),
                                                                                             strict=True)]
 
