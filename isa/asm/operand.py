@@ -633,8 +633,8 @@ def _atoms(piece: str):
 
 # The commonest operand spellings, read without the tokenizer: registers (v1, v[2:3], ttmp[4:7],
 # vcc_lo), numbers (12, -3, 0x1f, 1.5, -2.0), keywords (off, glc), modifiers with a number or a
-# list of numbers (offset:16, dpp8:[0,1,2,3,4,5,6,7], op_sel:[0,1]) and bare symbols (attr0.x,
-# mrt0). Anything else goes through the full parser, and so do numbers with a leading zero
+# list of numbers (offset:16, dpp8:[0,1,2,3,4,5,6,7], op_sel:[0,1]), image dimensions (dim:2D)
+# and bare symbols (attr0.x, mrt0). Anything else goes through the full parser, and so do numbers with a leading zero
 # (octal there).
 _INT = r'(?:0|[1-9][0-9]*|0[xX][0-9a-fA-F]+)'
 _REG = r'(?P<rp>v|s|ttmp)(?:(?P<rn>0|[1-9][0-9]*)|\[(?P<ra>0|[1-9][0-9]*)(?::(?P<rb>0|[1-9][0-9]*))?\])'
@@ -642,6 +642,7 @@ _FAST_ATOM = re.compile(rf"""
     (?P<reg>{_REG})
    |(?P<int>-?{_INT})
    |(?P<real>-?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+))
+   |dim:(?P<dim>[A-Za-z_][A-Za-z0-9_]*|[1-9]D[A-Za-z0-9_]*)
    |(?P<word>[a-z_][a-z0-9_]*)(?::(?:(?P<val>-?{_INT})|\[(?P<list>{_INT}(?:,{_INT})*)\]))?
    |(?P<sym>[A-Za-z_$][A-Za-z0-9_.$@]*)
 """, re.X)
@@ -676,6 +677,8 @@ def _fast_atom(text: str):
         return [Imm(-float(text[1:]), True) if c == '-' else Imm(float(text), True)]
     if k == 'sym':
         return _fast_symbol(text)
+    if k == 'dim':
+        return [Named('dim', Sym(m.group('dim'), 4), 0, 4)]
     word = m.group('word')
     val = m.group('val')
     if val is not None:
