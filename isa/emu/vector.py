@@ -242,11 +242,13 @@ def _lanes(b, g, mask) -> np.ndarray:
 
 def compile_vop(inst, ctx: Ctx, alu: AluTables):
     """The closure (batch, group) -> None for a non-VOPD VALU instruction of the ALU table."""
+    vop = alu.vector(inst.op.mnemonic)
+    general = _compile_general(inst, ctx, vop)
+    return wide.compile_wide(inst, ctx, vop, general) or general
+
+
+def _compile_general(inst, ctx: Ctx, vop):
     m = inst.op.mnemonic
-    vop = alu.vector(m)
-    halves = wide.compile_wide(inst, ctx, vop)
-    if halves is not None:
-        return halves
     fn = vop.fn
     f = inst.fields
     raw_mods = bool(attr(vop, "raw_mods", False))

@@ -4,7 +4,10 @@ The general path packs a VGPR pair into one uint64 array and splits the result a
 costs more than the arithmetic itself. Address arithmetic in compiled kernels (v_mad_u64_u32 of a
 workgroup id and size plus the local id, v_lshlrev_b64 by a constant) stays in uint32 here: the
 low half, its carry, the high half. A wave-uniform operand (SGPR, constant) stays one value per
-wave, so the product of two of them costs one multiply per wave.
+wave, so the product of two of them costs one multiply per wave. The carry ops that add 64-bit
+addresses half by half (v_add_co_u32, v_add_co_ci_u32) check first whether anything can carry:
+with a zero carry-in and source maxima whose sum fits in 32 bits, the result is the plain sum
+and the carry-out mask is zero, with no per-lane compare, pack or unpack.
 
 Only the ALU table's own semantics take this path (a dispatch given other tables keeps them),
 and only without clamp; the results are the general path's bit for bit.
@@ -14,7 +17,7 @@ import numpy as np
 
 from isa import operands as opd
 from isa.emu.access import Ctx, constant_bits, mask_dest, scalar_source, store
-from isa.emu.state import NULL, U32, U64
+from isa.emu.state import EXEC, NULL, NUM_SCALAR, U32, U64, VCC
 
 _HIGH = U64(32)
 _M32 = 0xFFFFFFFF
@@ -146,8 +149,69 @@ def _shift64(inst, ctx: Ctx, kind: str):
 _SHIFTS = {"v_lshlrev_b64": "lshl", "v_lshrrev_b64": "lshr", "v_ashrrev_i64": "ashr"}
 
 
-def compile_wide(inst, ctx: Ctx, vop):
-    """The halves closure for a 64-bit integer op, or None where the general path applies."""
+# ---------------------------------------------------------------------------------------------
+# the 32-bit halves of a 64-bit add: v_add_co_u32, v_add_co_ci_u32 where nothing carries
+
+def _mask_words(code: int, lanes: int):
+    """(batch, group) -> the uint32 word(s) [k, n] of a lane mask in SGPRs, or None for a
+    constant or special source."""
+    if not (code <= opd.SGPR_MAX or opd.VCC_LO <= code <= opd.TTMP_LAST):
+        return None
+    rows = slice(code, code + (2 if lanes == 64 else 1))
+    return lambda b, g: b.S[rows, g.sel]
+
+
+def _clear_mask(code: int, lanes: int):
+    """A writer of an all-zero lane mask to SGPR(s) `code`, as Batch.set_mask writes one; None
+    where the mask would reach EXEC."""
+    last = code + 1 if lanes == 64 else code
+    if code == NULL:
+        return lambda b, g: None
+    if EXEC in (code, last) or EXEC + 1 in (code, last):
+        return None
+    rows = slice(code, min(last + 1, NUM_SCALAR))
+    return lambda b, g: b.S.__setitem__((rows, g.sel), 0)
+
+
+def _carry_free_add(inst, ctx: Ctx, general):
+    """D = S0 + S1 (+ carry-in): when the carry-in mask is zero and the largest values of the
+    sources cannot carry, D is the plain sum and the carry-out mask is zero; otherwise the
+    general closure runs."""
+    f = inst.fields
+    lit = inst.literal
+    vop2 = inst.base == "VOP2"
+    x = _source32(f["src0"], ctx, lit, _operand(inst, "src0").dtype)
+    y = _source32(opd.VGPR_FIRST + f["vsrc1"] if vop2 else f["src1"], ctx, lit, "NUM_B32")
+    carry_in = None
+    if inst.op.mnemonic == "v_add_co_ci_u32":
+        carry_in = _mask_words(VCC if vop2 else f["src2"], ctx.lanes)
+        if carry_in is None:
+            return None
+    clear = _clear_mask(VCC if vop2 else f["sdst"], ctx.lanes)
+    if clear is None:
+        return None
+    r = f["vdst"]
+
+    def add(b, g):
+        if carry_in is not None and carry_in(b, g).any():
+            return general(b, g)
+        a, c = x(b, g), y(b, g)
+        if int(np.max(a)) + int(np.max(c)) > _M32:
+            return general(b, g)
+        if g.full and g.contiguous:
+            np.add(a, c, out=b.V[r, g.sel])
+        else:
+            store(b, g, r, a + c, None)
+        clear(b, g)
+    return add
+
+
+_SHIFTS = {"v_lshlrev_b64": "lshl", "v_lshrrev_b64": "lshr", "v_ashrrev_i64": "ashr"}
+
+
+def compile_wide(inst, ctx: Ctx, vop, general):
+    """The halves closure for a 64-bit integer op (`general`: the general path's closure for the
+    same instruction), or None where the general path applies."""
     from isa.emu import valu
 
     m = inst.op.mnemonic
@@ -158,4 +222,6 @@ def compile_wide(inst, ctx: Ctx, vop):
         return _mad_u64_u32(inst, ctx)
     if m in _SHIFTS:
         return _shift64(inst, ctx, _SHIFTS[m])
+    if m in ("v_add_co_u32", "v_add_co_ci_u32") and inst.base in ("VOP2", "VOP3SD"):
+        return _carry_free_add(inst, ctx, general)
     return None

@@ -32,13 +32,14 @@ def _wrapped_tables() -> AluTables:
     """The default semantics behind functions of another identity."""
     base = default_tables()
     valu = dict(base.valu)
-    for name in ("v_mad_u64_u32", "v_lshlrev_b64", "v_lshrrev_b64", "v_ashrrev_i64"):
+    for name in ("v_mad_u64_u32", "v_lshlrev_b64", "v_lshrrev_b64", "v_ashrrev_i64", "v_add_co_u32",
+                 "v_add_co_ci_u32"):
         op = valu[name]
         valu[name] = ValuOp(**{**op.__dict__, "fn": (lambda fn: lambda *a, **k: fn(*a, **k))(op.fn)})
     return AluTables(valu, base.salu, base.vopd_aliases, base.wmma)
 
 
-def _run(body: str, results: list[int], alu: AluTables | None) -> np.ndarray:
+def _run(body: str, results: list[int], alu: AluTables | None, wave64: bool = False) -> np.ndarray:
     host = Host(emulator=Emulator(alu=alu))
     table = host.upload(_inputs())
     out = host.alloc(4 * N * len(results))
@@ -49,21 +50,21 @@ def _run(body: str, results: list[int], alu: AluTables | None) -> np.ndarray:
              "s_waitcnt lgkmcnt(0)"]
     for i in range(INPUTS):
         lines += [f"global_load_b32 v{1 + i}, v41, s[4:5]", f"v_add_nc_u32 v41, {4 * N}, v41"]
-    lines += ["s_waitcnt vmcnt(0)", body, "s_mov_b32 exec_lo, -1"]
+    lines += ["s_waitcnt vmcnt(0)", body, "s_mov_b64 exec, -1"]
     for r in results:
         lines += [f"global_store_b32 v40, v{r}, s[6:7]", f"v_add_nc_u32 v40, {4 * N}, v40"]
-    run_asm("\n".join(lines), args=u64s(table, out), grid=(N,), workgroup=(GROUP,), host=host)
+    run_asm("\n".join(lines), args=u64s(table, out), grid=(N,), workgroup=(GROUP,), host=host, wave64=wave64)
     return host.download(out, np.uint32, N * len(results)).reshape(len(results), N)
 
 
-def _both(body: str, results: list[int], monkeypatch) -> np.ndarray:
+def _both(body: str, results: list[int], monkeypatch, wave64: bool = False) -> np.ndarray:
     taken = []
     plain = wide.compile_wide
     monkeypatch.setattr(wide, "compile_wide", lambda *a: taken.append(plain(*a)) or taken[-1])
-    fast = _run(body, results, None)
+    fast = _run(body, results, None, wave64)
     assert any(t is not None for t in taken)
     taken.clear()
-    general = _run(body, results, _wrapped_tables())
+    general = _run(body, results, _wrapped_tables(), wave64)
     assert taken and all(t is None for t in taken)
     np.testing.assert_array_equal(fast, general)
     return fast
@@ -145,3 +146,54 @@ def test_constant_shifts(op, monkeypatch):
         else:
             want = (value.view(np.int64) >> np.int64(k)).view(np.uint64)
         assert np.array_equal(np.array(_pair(got[2 * i], got[2 * i + 1]), np.uint64), want), k
+
+
+@pytest.mark.parametrize("wave64", [False, True])
+def test_carry_ops_with_and_without_carries(wave64, monkeypatch):
+    vcc, s10, s12, s16 = ("vcc", "s[10:11]", "s[12:13]", "s[16:17]") if wave64 else ("vcc_lo", "s10", "s12", "s16")
+    body = f"""
+    s_mov_b32 s8, 0x1234
+    s_mov_b32 s9, 7
+    v_and_b32 v10, 0xffff, v1                        // small values: nothing carries
+    v_and_b32 v11, 0xffff, v2
+    v_add_co_u32 v12, {vcc}, v10, v11
+    v_add_co_ci_u32_e32 v13, {vcc}, 5, v11, {vcc}
+    v_mov_b32 v14, vcc_lo
+    v_mov_b32 v15, vcc_hi
+    v_add_co_u32 v16, {vcc}, v1, v2                  // carries in some lanes
+    v_add_co_ci_u32_e32 v17, {vcc}, v3, v10, {vcc}   // a carry-in in some lanes
+    v_mov_b32 v18, vcc_lo
+    v_mov_b32 v19, vcc_hi
+    v_add_co_u32 v20, {s10}, s8, v10
+    v_add_co_ci_u32_e64 v21, {s12}, v11, s9, {s10}
+    v_add_co_ci_u32_e64 v22, null, v11, -1, {s10}    // a constant that carries
+    v_add_co_u32 v23, {s10}, 0x10, v11               // a literal
+    v_mov_b32 v24, s10
+    v_mov_b32 v25, s11
+    v_mov_b32 v26, s12
+    v_mov_b32 v27, 0                                 // kept in the lanes EXEC leaves out
+    v_mov_b32 v28, 0
+    s_mov_b64 s[14:15], exec
+    v_cmpx_gt_u32 v5, v1                             // a partial EXEC
+    v_add_co_u32 v27, {vcc}, v10, v11
+    v_add_co_ci_u32_e32 v28, {vcc}, v10, v11, {vcc}
+    s_mov_b64 exec, s[14:15]
+    v_mov_b32 v29, vcc_lo
+    v_mov_b32 v30, vcc_hi
+    v_add_co_u32 v31, {s16}, v1, v2
+    v_add_co_ci_u32_e64 v31, null, v10, v11, {s16}   // small values, a carry-in in some lanes
+    """
+    regs = list(range(12, 32))
+    got = dict(zip(regs, _both(body, regs, monkeypatch, wave64), strict=True))
+    v1, v2, v3, _, v5 = (x.astype(np.uint64) for x in _inputs())
+    small1, small2 = v1 & 0xFFFF, v2 & 0xFFFF
+    np.testing.assert_array_equal(got[12], small1 + small2)
+    np.testing.assert_array_equal(got[13], small2 + 5)
+    assert not got[14].any() and not got[15].any()
+    np.testing.assert_array_equal(got[16], (v1 + v2) & M32)
+    np.testing.assert_array_equal(got[17], (v3 + small1 + ((v1 + v2) >> 32)) & M32)
+    np.testing.assert_array_equal(got[22], (small2 + M32) & M32)
+    np.testing.assert_array_equal(got[23], small2 + 0x10)
+    active = v5 > v1
+    np.testing.assert_array_equal(got[27], np.where(active, small1 + small2, 0))
+    np.testing.assert_array_equal(got[31], small1 + small2 + ((v1 + v2) >> 32))
