@@ -298,8 +298,12 @@ class KernargLayout:
             raise self.unusable
         if len(args) != self._n_explicit:
             names = ", ".join(s.name for s in self.args) or "none"
+            hint = ""
+            if not self.args and self.size:     # hand-written code without argument metadata
+                hint = (f"; its metadata lists none for its {self.size}-byte kernarg segment: describe them "
+                        "in the source's .amdgpu_metadata block (.args)")
             raise InvalidArgument(f"kernel {self.kernel!r} takes {self._n_explicit} arguments ({names}), "
-                                  f"got {len(args)}")
+                                  f"got {len(args)}{hint}")
         out = []
         lds = self.static_lds
         for spec, value in zip(self.args, args, strict=True):

@@ -184,3 +184,26 @@ def test_kernels_the_runtime_cannot_feed_load_but_refuse_to_launch(toolchain):
     talk = KernargLayout(kernels["talk"].metadata)
     with pytest.raises(InvalidArgument, match="uses printf"):
         talk.pack([FakeBuffer(0)], make_geometry(1, 1), LaunchContext(), pointer)
+
+
+def test_hand_written_kernel_without_argument_metadata_says_what_to_add():
+    import isa
+    source = """
+    .text
+    .globl raw
+    .p2align 8
+    raw:
+      s_endpgm
+    .rodata
+    .p2align 6
+    .amdhsa_kernel raw
+      .amdhsa_next_free_vgpr 1
+      .amdhsa_next_free_sgpr 2
+      .amdhsa_user_sgpr_kernarg_segment_ptr 1
+      .amdhsa_kernarg_size 16
+    .end_amdhsa_kernel
+    """
+    layout = KernargLayout(CodeObject.parse(isa.assemble_code_object(source)).kernels["raw"].metadata)
+    with pytest.raises(InvalidArgument, match=r"takes 0 arguments \(none\), got 1; .* 16-byte kernarg segment.*"
+                                              r"\.amdgpu_metadata"):
+        layout.values([FakeBuffer(0)], make_geometry(1, 1), LaunchContext(), pointer)
