@@ -211,13 +211,25 @@ def _read_within(memory, addr: np.ndarray, dwords: int, within: np.ndarray) -> n
     return words
 
 
+def _read_dwords(memory, address: int, dwords: int) -> np.ndarray:
+    """uint32 [dwords] at a dword-aligned address: through the memory's view of one mapping
+    where it has one, else a read (which raises the fault)."""
+    words = getattr(memory, "words", None)
+    view = words(address, 4 * dwords) if words is not None else None
+    if view is None:
+        view = memory.read(np.array([address], U64), 4 * dwords).view(U32)
+    return view
+
+
 def shared_smem_address(b: Batch, g: Group, base_code: int, imm: int) -> int | None:
     """The dword address every wave of the group loads from when their base pairs are the same
     (the kernarg pointer of a dispatch), else None."""
-    lo, hi = b.S[base_code, g.sel], b.S[base_code + 1, g.sel]
-    first_lo, first_hi = int(lo[0]), int(hi[0])
-    if g.n > 1 and not (int(lo.min()) == first_lo == int(lo.max()) and int(hi.min()) == first_hi == int(hi.max())):
-        return None
+    pair = b.S[base_code:base_code + 2, g.sel]
+    first_lo, first_hi = int(pair[0, 0]), int(pair[1, 0])
+    if g.n > 1:
+        low, high = pair.min(axis=1), pair.max(axis=1)
+        if not (int(low[0]) == int(high[0]) and int(low[1]) == int(high[1])):
+            return None
     return (((first_hi << 32) | first_lo) + imm) & ~3 & 0xFFFFFFFFFFFFFFFF
 
 
@@ -242,7 +254,7 @@ def compile_smem(inst, ctx: Ctx):
         if soff is None and not buffer:
             address = shared_smem_address(b, g, base_code, imm)
             if address is not None:
-                words = b.memory.read(np.array([address], U64), 4 * dwords).view(U32)
+                words = _read_dwords(b.memory, address, dwords)
                 b.S[sdata:sdata + dwords, g.sel] = words.reshape(dwords, 1)
                 if exec_dst:
                     b.exec_from_sgprs(g.sel)

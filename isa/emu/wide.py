@@ -94,7 +94,7 @@ def _mad_u64_u32(inst, ctx: Ctx):
         p_lo, p_hi = p.astype(U32), (p >> _HIGH).astype(U32)
         c_lo, c_hi = c(b, g)
         lo = p_lo + c_lo
-        if write_carry is None and not np.any(p_hi) and int(np.max(p_lo)) + int(np.max(c_lo)) <= _M32:
+        if write_carry is None and not p_hi.any() and int(p_lo.max()) + int(c_lo.max()) <= _M32:
             # the usual index arithmetic: no sum reaches 2**32, the high half stays
             write(b, g, lo, np.array(c_hi, U32))
             return
@@ -196,7 +196,7 @@ def _carry_free_add(inst, ctx: Ctx, general):
         if carry_in is not None and carry_in(b, g).any():
             return general(b, g)
         a, c = x(b, g), y(b, g)
-        if int(np.max(a)) + int(np.max(c)) > _M32:
+        if int(a.max()) + int(c.max()) > _M32:
             return general(b, g)
         if g.full and g.contiguous:
             np.add(a, c, out=b.V[r, g.sel])

@@ -499,10 +499,12 @@ def test_shared_scalar_loads_agree_with_per_wave_loads(monkeypatch):
     np.testing.assert_array_equal(fast[:, 6, :], table[4 + 7])
 
 
-def test_shared_scalar_load_from_an_unmapped_address_faults():
+@pytest.mark.parametrize("load, offset, fault", [("s_load_b32 s6", -0x4, -4),
+                                                  ("s_load_b128 s[8:11]", 4096 - 8, 4096)])
+def test_shared_scalar_load_from_an_unmapped_address_faults(load, offset, fault):
     host = Host()
-    src = host.upload(np.arange(16, dtype=np.uint32))
+    src = host.upload(np.arange(16, dtype=np.uint32))            # one page
     with pytest.raises(MemoryFault) as info:
-        run_asm("s_load_b64 s[4:5], s[0:1], 0x0\ns_waitcnt lgkmcnt(0)\ns_load_b32 s6, s[4:5], -0x4\n"
+        run_asm(f"s_load_b64 s[4:5], s[0:1], 0x0\ns_waitcnt lgkmcnt(0)\n{load}, s[4:5], {offset}\n"
                 "s_waitcnt lgkmcnt(0)", args=u64s(src), grid=(256,), workgroup=(64,), host=host)
-    assert info.value.address == src - 4
+    assert info.value.address == src + fault
