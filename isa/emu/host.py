@@ -23,6 +23,7 @@ from isa.emu.machine import DispatchResult, Emulator, default_emulator
 from isa.emu.memory import PAGE_SIZE, PagedMemory
 
 DISPATCH_PACKET_SIZE = 64
+KERNARG_OFFSET = 256            # the kernarg segment after the packet in the launch area
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Host:
         self.memory = memory or PagedMemory()
         self.emulator = emulator or default_emulator()
         self._next = base
+        self._launch_area: tuple[int, int] | None = None      # (address, bytes) for packets and kernargs
 
     # -- memory -------------------------------------------------------------------------------
     def alloc(self, nbytes: int, align: int = PAGE_SIZE) -> int:
@@ -120,19 +122,33 @@ class Host:
                 out[arg.offset:arg.offset + arg.size] = values[arg.value_kind].to_bytes(arg.size, "little")
         return bytes(out)
 
+    def _launch_addresses(self, kernarg_size: int) -> tuple[int, int]:
+        """GPU addresses of the dispatch packet and the kernarg segment: one area mapped once and
+        reused (launches run one at a time), grown when the arguments outgrow it."""
+        need = KERNARG_OFFSET + kernarg_size
+        if self._launch_area is None or self._launch_area[1] < need:
+            size = -(-need // PAGE_SIZE) * PAGE_SIZE
+            self._launch_area = (self.alloc(size), size)
+        address = self._launch_area[0]
+        return address, address + KERNARG_OFFSET
+
     def launch(self, kernel: LoadedKernel, args, grid, workgroup, *, dynamic_lds: int = 0,
                private_segment_size: int | None = None, **run) -> DispatchResult:
         """Runs the kernel over `grid` work-items; `run` goes to Emulator.run (budget, trace,
         check, should_stop)."""
         grid = tuple(grid) + (1,) * (3 - len(grid))
         wg = tuple(workgroup) + (1,) * (3 - len(workgroup))
-        kernarg = self.upload(np.frombuffer(self.kernargs(kernel, args, grid, wg, dynamic_lds), np.uint8))
+        kernarg_bytes = self.kernargs(kernel, args, grid, wg, dynamic_lds)
+        packet, kernarg = self._launch_addresses(len(kernarg_bytes))
         kd_static = int.from_bytes(kernel.descriptor[0:4], "little")
         private = int.from_bytes(kernel.descriptor[4:8], "little") if private_segment_size is None \
             else private_segment_size
         lanes = 32 if kernel.descriptor[57] & 0x4 else 64
-        packet = self.upload(np.frombuffer(_aql_packet(kernel, grid, wg, kd_static + dynamic_lds, private,
-                                                       kernarg), np.uint8))
+        packet_bytes = _aql_packet(kernel, grid, wg, kd_static + dynamic_lds, private, kernarg)
+        area = self.memory.view(packet, self._launch_area[1])
+        area[:] = 0                     # what fresh memory would hold past the arguments
+        area[:len(packet_bytes)] = np.frombuffer(packet_bytes, np.uint8)
+        area[kernarg - packet:kernarg - packet + len(kernarg_bytes)] = np.frombuffer(kernarg_bytes, np.uint8)
         scratch = 0
         per_wave = -(-private // 16) * 16 * lanes
         waves = 0

@@ -518,3 +518,29 @@ def test_checker_reports_vgprs_used_after_they_were_released():
     r = run_asm("v_mov_b32 v1, 1\ns_sendmsg sendmsg(MSG_DEALLOC_VGPRS)\nv_mov_b32 v2, 2", run={"check": True})
     (h,) = r.result.hazards
     assert h.kind == "vgprs-released" and h.instruction.startswith("v_mov_b32")
+
+
+def test_host_launches_reuse_one_area_for_packets_and_kernargs():
+    """Launch after launch, the packet and kernarg area stays one mapping; bytes past this
+    launch's arguments read zero even after a launch with more arguments."""
+    host = Host()
+    out = host.alloc(4096)
+    body = """
+        s_load_b64 s[2:3], s[0:1], 0x0
+        s_load_b32 s4, s[0:1], 0x8
+        s_load_b32 s5, s[0:1], 0x40
+        s_waitcnt lgkmcnt(0)
+        v_mov_b32 v1, s4
+        v_mov_b32 v2, s5
+        v_mov_b32 v3, 0
+        global_store_b32 v3, v1, s[2:3]
+        global_store_b32 v3, v2, s[2:3] offset:4
+        s_endpgm
+    """
+    kernel = host.load_raw(assemble(body), descriptor())
+    host.launch(kernel, [out, np.uint32(5)] + [np.uint32(9)] * 20, grid=(32,), workgroup=(32,))
+    np.testing.assert_array_equal(host.download(out, np.uint32, 2), [5, 9])
+    maps = len(host.memory.mappings())
+    host.launch(kernel, [out, np.uint32(7)], grid=(32,), workgroup=(32,))
+    np.testing.assert_array_equal(host.download(out, np.uint32, 2), [7, 0])
+    assert len(host.memory.mappings()) == maps
