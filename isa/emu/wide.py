@@ -86,6 +86,7 @@ def _mad_u64_u32(inst, ctx: Ctx):
     m = _source32(f["src1"], ctx, lit, _operand(inst, "src1").dtype)
     c = _source64(f["src2"], ctx, lit, _operand(inst, "src2").dtype)
     write = _pair_writer(f["vdst"], ctx)
+    r = f["vdst"]
     carry_code = f["sdst"]
     write_carry = None if carry_code == NULL else mask_dest(carry_code, ctx)
 
@@ -95,8 +96,10 @@ def _mad_u64_u32(inst, ctx: Ctx):
         c_lo, c_hi = c(b, g)
         lo = p_lo + c_lo
         if write_carry is None and not p_hi.any() and int(p_lo.max()) + int(c_lo.max()) <= _M32:
-            # the usual index arithmetic: no sum reaches 2**32, the high half stays
-            write(b, g, lo, np.array(c_hi, U32))
+            # the usual index arithmetic: no sum reaches 2**32, the high half stays. It is
+            # copied first, before the low half's write can replace the register it comes from.
+            store(b, g, r + 1, c_hi, None)
+            store(b, g, r, lo, None)
             return
         k = lo < c_lo                                    # carry into the high half
         t = p_hi + c_hi

@@ -98,8 +98,15 @@ def test_mad_u64_u32_sources_carries_and_overlaps(monkeypatch):
     v_and_b32 v24, 0xffff, v1
     v_mov_b32 v25, v2
     v_mad_u64_u32 v[26:27], null, s9, 3, v[24:25]    // no sum reaches 2**32
+    v_mov_b32 v29, v24
+    v_mov_b32 v30, v2
+    v_mad_u64_u32 v[28:29], null, s9, 3, v[29:30]    // the high half lands on the source's low one
+    v_mov_b32 v31, v24
+    v_mov_b32 v32, v2
+    v_mad_u64_u32 v[32:33], null, s9, 3, v[31:32]    // the low half lands on the source's high one
     """
-    got = _both(body, [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 3, 4, 17, 18, 19, 20, 22, 23, 26, 27], monkeypatch)
+    got = _both(body, [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 3, 4, 17, 18, 19, 20, 22, 23, 26, 27, 28, 29, 32, 33],
+                monkeypatch)
     v1, v2, v3, v4, v5 = (x.astype(object) for x in _inputs())
     full = _pair(got[0], got[1])
     want = [a * m + c for a, m, c in zip(v1, v3, _pair(v2, v3), strict=True)]
@@ -115,6 +122,7 @@ def test_mad_u64_u32_sources_carries_and_overlaps(monkeypatch):
     assert _pair(got[16], got[17]) == [(0x12345 * 3 + c) & (2**64 - 1) for c in _pair(v1, v2)]
     assert _pair(got[18], got[19]) == [0x12345 * 3 + (int(x) & 0xFFFF) + (int(h) << 32) for x, h in zip(v1, v2,
                                                                                                       strict=True)]
+    assert _pair(got[20], got[21]) == _pair(got[18], got[19]) == _pair(got[22], got[23])
     assert _pair(got[10], got[11]) == [(int(x) * M32 + c) & (2**64 - 1) for x, c in zip(v3, _pair(v2, v3),
                                                                                             strict=True)]
 
