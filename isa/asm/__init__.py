@@ -90,7 +90,10 @@ def _encode_ahead(split: list):
         if got is None or got[1] is None:
             continue
         key = got[1]
-        if key in _encoded or '::' in key[1] or key[0] in _SPECIAL_SYNTAX:
+        if key in _encoded or key[0] in _SPECIAL_SYNTAX:
+            continue
+        if '::' in key[1]:
+            _vopd_ahead(key)
             continue
         rests = todo.get(key[0])
         if rests is None:
@@ -108,6 +111,18 @@ def _encode_ahead(split: list):
                 continue
             if enc.fixup is None:
                 _remember((name, rest), enc)
+
+
+def _vopd_ahead(key):
+    """Encode a VOPD pair ahead (see _encode_ahead) when its operands name no symbols."""
+    name, rest = key
+    k = rest.index('::')
+    m = _MNEMONIC_RE.match(rest, k + 2)
+    if m is None or _MNEMONIC_RE.fullmatch(name) is None:
+        return
+    enc = _vopd_from_cache(name, rest[:k], m.group(1).lower(), rest[m.end():])
+    if enc is not None and enc.fixup is None:
+        _remember(key, enc)
 
 
 def _strip_comment(line: str) -> str:
