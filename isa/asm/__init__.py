@@ -10,6 +10,7 @@ Every error is an `isa.AsmError` with the line and column of the offending text.
 """
 
 import gc
+import itertools
 import re
 import struct
 
@@ -79,14 +80,14 @@ def _split_line(raw: str):
     return line, (word if word.islower() else word.lower(), rest)
 
 
-def _encode_ahead(split: list):
-    """Encode the instructions whose text alone gives their encoding (no symbols, no special
-    syntax) and that are not cached yet, mnemonic by mnemonic: instructions of one kind in a
-    row keep their tables and code paths in the CPU caches, which takes a file of mixed
-    instructions a quarter less time. The line by line pass finds them in `_encoded`; it
-    encodes the rest and reports errors in order."""
+def _encode_ahead(split: list, start: int):
+    """Encode the instructions from split[start] on whose text alone gives their encoding (no
+    symbols, no special syntax) and that are not cached yet, mnemonic by mnemonic:
+    instructions of one kind in a row keep their tables and code paths in the CPU caches,
+    which takes a file of mixed instructions a quarter less time. The line by line pass finds
+    them in `_encoded`; it encodes the rest and reports errors in order."""
     todo: dict = {}
-    for got in split:
+    for got in itertools.islice(split, start, None):
         if got is None or got[1] is None:
             continue
         key = got[1]
@@ -223,7 +224,7 @@ class Assembler:
             text = _blank_block_comments(text)
         lines = text.split('\n')
         split = [_split_line(raw) for raw in lines]
-        _encode_ahead(split)
+        ahead = False    # encoded ahead yet (at the first uncached instruction naming no symbols)
         stmts = self._stmts
         chunks = self._chunks
         encoded_get = _encoded.get
@@ -239,9 +240,14 @@ class Assembler:
                 if enc is None and '::' not in rest and name not in _SPECIAL_SYNTAX:
                     try:
                         items, has_expr, plain, named = operand_items_flagged(rest)
+                        if not has_expr and not ahead:
+                            ahead = True
+                            _encode_ahead(split, lineno - 1)
+                            enc = encoded_get(key)
                         if has_expr:
                             items = self._resolve_items(items)
-                        enc = encode_instruction(name, items, plain=plain, named=named)
+                        if enc is None:
+                            enc = encode_instruction(name, items, plain=plain, named=named)
                     except AsmError:
                         enc = None       # the slow path below reports the error with its position
                     else:
