@@ -211,13 +211,23 @@ def vector_source(code: int, bits: int, ctx: Ctx, literal: int | None = None, dt
     if compact:
         if bits == 16:
             shift, keep = U32(16 if hi else 0), U32(0xFFFF)
-            return lambda b, g: np.repeat((read(b, g) >> shift) & keep, b.L).reshape(g.n, b.L)
-        return lambda b, g: np.repeat(read(b, g), b.L).reshape(g.n, b.L)
+            return lambda b, g: sgpr_lanes((read(b, g) >> shift) & keep, b.L)
+        return lambda b, g: sgpr_lanes(read(b, g), b.L)
     if bits == 16:
         if hi:
             return lambda b, g: np.broadcast_to((read(b, g) >> U32(16))[:, None], (g.n, b.L))
         return lambda b, g: np.broadcast_to((read(b, g) & U32(0xFFFF))[:, None], (g.n, b.L))
     return lambda b, g: np.broadcast_to(read(b, g)[:, None], (g.n, b.L))
+
+
+def sgpr_lanes(values: np.ndarray, lanes: int) -> np.ndarray:
+    """Per-wave values [n] as a VALU source: one [1, 1] value when every wave holds the same
+    (a kernel argument: numpy runs the op with a scalar operand), else repeated into a
+    contiguous [n, L] array."""
+    first = values[:1]
+    if values.size == 1 or values.min() == values.max():
+        return first.reshape(1, 1).copy()
+    return np.repeat(values, lanes).reshape(values.size, lanes)
 
 
 def with_float_mods(read, bits: int, absolute: bool, negate: bool):

@@ -29,7 +29,7 @@ def _operand(inst, key: str):
 
 def _source32(code: int, ctx: Ctx, literal, dtype: str):
     """(batch, group) -> uint32 that broadcasts to [n, L]: the VGPR's rows, an SGPR as a
-    column [n, 1], a constant as a scalar."""
+    column [n, 1] (a scalar when all waves hold the same), a constant as a scalar."""
     if code >= opd.VGPR_FIRST:
         r = code - opd.VGPR_FIRST
         ctx.use_vgpr(r)
@@ -39,7 +39,13 @@ def _source32(code: int, ctx: Ctx, literal, dtype: str):
         c = U32(const)
         return lambda b, g: c
     read = scalar_source(code, 32, ctx, literal, dtype)
-    return lambda b, g: read(b, g)[:, None]
+
+    def sgpr(b, g):
+        v = read(b, g)
+        if v.size == 1 or v.min() == v.max():      # the same in every wave: one value
+            return v[0]
+        return v[:, None]
+    return sgpr
 
 
 def _source64(code: int, ctx: Ctx, literal, dtype: str):

@@ -508,3 +508,70 @@ def test_shared_scalar_load_from_an_unmapped_address_faults(load, offset, fault)
         run_asm(f"s_load_b64 s[4:5], s[0:1], 0x0\ns_waitcnt lgkmcnt(0)\n{load}, s[4:5], {offset}\n"
                 "s_waitcnt lgkmcnt(0)", args=u64s(src), grid=(256,), workgroup=(64,), host=host)
     assert info.value.address == src + fault
+
+
+# ---------------------------------------------------------------------------------------------
+# SGPR operands the same in every wave reach the ALU as one value
+
+SGPR_BODY = """
+    s_load_b128 s[4:7], s[0:1], 0x0          // s[4:5] table, s[6:7] out
+    v_mad_u32_u24 v1, s2, 128, v0            // global id
+    v_lshlrev_b32 v2, 2, v1
+    s_waitcnt lgkmcnt(0)
+    global_load_b32 v3, v2, s[4:5]
+    s_mov_b32 s8, 0x3f800001                 // the same in every wave
+    s_mov_b32 s9, 0xfffffff0
+    s_lshl_b32 s10, s2, 3                    // one value per workgroup
+    s_waitcnt vmcnt(0)
+    v_add_nc_u32 v10, s8, v3
+    v_sub_nc_u32 v11, s10, v3
+    v_mul_lo_u32 v12, v3, s9
+    v_fma_f32 v13, s8, v3, s8
+    v_add_nc_u16 v14, s9, v3
+    v_cmp_gt_u32_e64 s11, s9, v3
+    v_cndmask_b32_e64 v15, s10, v3, s11
+    v_add_co_u32 v16, vcc_lo, s9, v3
+    v_add_co_ci_u32_e64 v17, s12, s10, v3, vcc_lo
+    v_mov_b32 v4, 0
+    v_mad_u64_u32 v[18:19], null, s9, s8, v[3:4]
+    v_mad_u64_u32 v[20:21], null, s10, s9, v[1:2]
+    v_mov_b32 v22, s12
+    v_mov_b32 v23, vcc_lo
+"""
+
+
+def _sgpr_run(uniform: bool, monkeypatch):
+    from isa.emu import access
+    if not uniform:
+        monkeypatch.setattr(access, "sgpr_lanes", lambda v, lanes: np.repeat(v, lanes).reshape(v.size, lanes))
+    host = Host()
+    table = (np.arange(N + 8, dtype=np.uint64) * 2654435761 & 0xFFFFFFFF).astype(np.uint32)
+    table[::7] = 0xFFFFFFFF
+    src = host.upload(table)
+    out = host.alloc(4 * N * 14)
+    stores = []
+    for k, r in enumerate(range(10, 24)):
+        if k:
+            stores.append(f"v_add_nc_u32 v2, {4 * N}, v2")
+        stores.append(f"global_store_b32 v2, v{r}, s[6:7]")
+    run_asm(SGPR_BODY + "\n".join(stores), args=u64s(src, out),
+            grid=(N,), workgroup=(GROUP,), host=host)
+    monkeypatch.undo()
+    return host.download(out, np.uint32, N * 14).reshape(14, N)
+
+
+def test_uniform_sgpr_operands_agree_with_repeated_ones(monkeypatch):
+    fast = _sgpr_run(True, monkeypatch)
+    general = _sgpr_run(False, monkeypatch)
+    np.testing.assert_array_equal(fast, general)
+    table = (np.arange(N, dtype=np.uint64) * 2654435761 & 0xFFFFFFFF).astype(np.uint32)
+    table[::7] = 0xFFFFFFFF
+    np.testing.assert_array_equal(fast[0], table + np.uint32(0x3F800001))
+    s10 = (np.arange(N) // GROUP * 8).astype(np.uint64)
+    np.testing.assert_array_equal(fast[1], s10.astype(np.uint32) - table)
+    gid = np.arange(N, dtype=np.uint64)
+    wide = s10 * np.uint64(0xFFFFFFF0) + (gid | (gid * np.uint64(4) << np.uint64(32)))
+    np.testing.assert_array_equal(fast[10], (wide & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    np.testing.assert_array_equal(fast[11], (wide >> np.uint64(32)).astype(np.uint32))
+    carry = table.astype(np.uint64) + np.uint64(0xFFFFFFF0) > np.uint64(0xFFFFFFFF)
+    np.testing.assert_array_equal(fast[7], (s10 + table + carry) & np.uint64(0xFFFFFFFF))
