@@ -632,10 +632,11 @@ def _atoms(piece: str):
 
 
 # The commonest operand spellings, read without the tokenizer: registers (v1, v[2:3], ttmp[4:7],
-# vcc_lo), numbers (12, -3, 0x1f, 1.5, -2.0), keywords (off, glc), modifiers with a number or a
-# list of numbers (offset:16, dpp8:[0,1,2,3,4,5,6,7], op_sel:[0,1]), image dimensions (dim:2D)
-# and bare symbols (attr0.x, mrt0). Anything else goes through the full parser, and so do numbers with a leading zero
-# (octal there).
+# vcc_lo, lists [v4, v5]) with or without source modifiers (-v1, |v1|, neg(abs(v1)), sext(v1)),
+# numbers (12, -3, 0x1f, 1.5, -2.0), keywords (off, glc), modifiers with a number or a list of
+# numbers (offset:16, dpp8:[0,1,2,3,4,5,6,7], op_sel:[0,1]), image dimensions (dim:2D) and bare
+# symbols (attr0.x, mrt0). Anything else goes through the full parser, and so do numbers with a
+# leading zero (octal there).
 _INT = r'(?:0|[1-9][0-9]*|0[xX][0-9a-fA-F]+)'
 _REG = r'(?P<rp>v|s|ttmp)(?:(?P<rn>0|[1-9][0-9]*)|\[(?P<ra>0|[1-9][0-9]*)(?::(?P<rb>0|[1-9][0-9]*))?\])'
 _FAST_ATOM = re.compile(rf"""
@@ -664,6 +665,9 @@ def _fast_atom(text: str):
         reg = _fast_modified_reg(text)
         if reg is not None:
             return [reg]
+    if c == '[' and text[-1] == ']':
+        reg = _fast_reg_list(text)
+        return None if reg is None else [reg]
     m = _FAST_ATOM.fullmatch(text)
     if m is None:
         return None
@@ -695,19 +699,45 @@ def _fast_atom(text: str):
     return _fast_symbol(word)
 
 
-def _reg_of(m):
+def _reg_of(m, col=0):
     """The register a match of _REG names, None for a reversed range (AsmError for a bad size,
     alignment or range)."""
     prefix = m.group('rp')
     n = m.group('rn')
     if n is not None:
-        return _make_reg(prefix, int(n), 1, 0)
+        return _make_reg(prefix, int(n), 1, col)
     a = int(m.group('ra'))
     b = m.group('rb')
     b = a if b is None else int(b)
     if b < a:
         return None
-    return _make_reg(prefix, a, b - a + 1, 0)
+    return _make_reg(prefix, a, b - a + 1, col)
+
+
+def _fast_reg_list(text: str):
+    """`[v4, v5, v6]`, a list of plain registers, read as the parser reads it: a register
+    range when they are consecutive, else a RegList. None for other text."""
+    regs = []
+    col = 1
+    for part in text[1:-1].split(','):
+        name = part.strip(' ')
+        m = _REG_ATOM.fullmatch(name)
+        at = col + part.find(name)
+        if m is not None:
+            reg = _reg_of(m, at)
+        else:
+            spec = SPECIAL_REGS.get(name)
+            reg = None if spec is None else Reg('s', spec[0], spec[1], spec[2], at)
+        if reg is None:
+            return None
+        regs.append(reg)
+        col += len(part) + 1
+    try:
+        reg = _reg_from_list(regs, 0)
+    except AsmError as e:
+        return RegList(regs, 0, e.with_traceback(None))
+    reg.parts = regs
+    return reg
 
 
 def _int_value(text: str):
