@@ -236,6 +236,29 @@ def _full_layout(workgroup: tuple[int, int, int], nwg: int, lanes: int, dims: in
     return layout
 
 
+def _hardware_registers(b: Batch, mode: int, nvgpr: int, lds: int, apertures) -> None:
+    """The waves' hardware registers, each made when an instruction first reads it."""
+    W, wave_id = b.W, b.wave_id                 # not the batch: no reference cycle to keep it alive
+
+    def const(value: int):
+        return lambda: np.full(W, value, U32)
+
+    def hw_id1():
+        w = wave_id.astype(U32)                 # the fields take the low 14 bits
+        return ((w & 15) | (((w >> 4) & 3) << 8) | (((w >> 6) & 15) << 10) | (((w >> 10) & 1) << 16)
+                | (((w >> 11) & 7) << 18))
+
+    b.hwreg.makers.update({
+        scalar.MODE: const(mode),
+        scalar.HWREG["TRAPSTS"]: const(0),
+        scalar.HW_ID1: hw_id1,
+        scalar.HW_ID2: const(0),
+        scalar.GPR_ALLOC: const(((nvgpr // 8 - 1) & 0xFF) << 8),
+        scalar.LDS_ALLOC: const((-(-lds // 512) & 0x1FF) << 12),
+        scalar.SH_MEM_BASES: const(((apertures.shared_hi >> 16) << 16) | (apertures.private_hi >> 16)),
+    })
+
+
 def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: int, nvgpr: int,
                 lds: int, private: int, first_wave: int, slot_base: int, apertures, pool=None) -> Batch:
     """The initial state of the waves of workgroups first_wg .. first_wg + nwg - 1."""
@@ -314,15 +337,6 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
     if s > 106:
         raise LaunchError(f"the descriptor asks for {s} initial SGPRs, more than the 106 a wave has")
 
-    b.hwreg[scalar.MODE] = np.full(W, kernel.mode, U32)
-    b.hwreg[scalar.HWREG["TRAPSTS"]] = np.zeros(W, U32)
-    w = b.wave_id.astype(U32)                   # the fields take the low 14 bits
-    b.hwreg[scalar.HW_ID1] = ((w & 15) | (((w >> 4) & 3) << 8) | (((w >> 6) & 15) << 10)
-                              | (((w >> 10) & 1) << 16) | (((w >> 11) & 7) << 18))
-    b.hwreg[scalar.HW_ID2] = np.zeros(W, U32)
-    b.hwreg[scalar.GPR_ALLOC] = np.full(W, ((nvgpr // 8 - 1) & 0xFF) << 8, U32)
-    b.hwreg[scalar.LDS_ALLOC] = np.full(W, (-(-lds // 512) & 0x1FF) << 12, U32)
-    b.hwreg[scalar.SH_MEM_BASES] = np.full(W, ((apertures.shared_hi >> 16) << 16) | (apertures.private_hi >> 16),
-                                           U32)
+    _hardware_registers(b, kernel.mode, nvgpr, lds, apertures)
     return b
 

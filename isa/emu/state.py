@@ -38,6 +38,25 @@ class ArrayPool:
         return a
 
 
+class HardwareRegisters(dict):
+    """Hardware register id -> [W] uint32, each made on first use by its maker in `makers`
+    (most kernels read none of them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.makers: dict = {}
+
+    def __missing__(self, reg):
+        make = self.makers.get(reg)
+        if make is None:
+            raise KeyError(reg)
+        value = self[reg] = make()
+        return value
+
+    def __contains__(self, reg) -> bool:
+        return dict.__contains__(self, reg) or reg in self.makers
+
+
 class Batch:
     """The waves of one batch of workgroups (all waves of a workgroup are in the same batch).
     VGPRs start with whatever the register file held before, as on hardware (the launch
@@ -63,7 +82,7 @@ class Batch:
         self.wave_id = np.zeros(nwaves, np.int64)     # dispatch-wide wave index
         self.wg_first_wave = np.zeros(max(nworkgroups, 1), np.int64)
         self.scratch_base = np.zeros(nwaves, U64)     # the wave's private memory (FLAT_SCRATCH)
-        self.hwreg = {}                               # hardware register id -> [W] uint32
+        self.hwreg = HardwareRegisters()              # hardware register id -> [W] uint32
         self.lds_index = {}                           # LDS address register -> dword indices (isa.emu.lds)
         self.hazards = None                           # hazards.Tracker when checking is on
         self.memory = None                            # the Memory the dispatch runs against

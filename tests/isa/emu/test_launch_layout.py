@@ -48,3 +48,40 @@ def test_batches_start_with_the_work_item_ids_and_exec_of_their_workgroups(grid,
         np.testing.assert_array_equal(b.S[2:5].T, ids)
     assert not _full_layout.cache_info().currsize or not _full_layout(tuple(workgroup), 2, kernel.lanes,
                                                                       2).v0.flags.writeable
+
+
+def test_hardware_registers_read_per_wave_across_batches():
+    """Hardware registers are made when first read: each batch's waves see their own ids, and a
+    write to MODE stays with its wave."""
+    from test_core_launch import run_asm, u64s
+
+    from isa.emu import Emulator, Host
+    body = """
+        s_load_b64 s[20:21], s[0:1], 0x0
+        s_getreg_b32 s4, hwreg(HW_REG_HW_ID1)
+        s_getreg_b32 s5, hwreg(HW_REG_HW_ID2)
+        s_getreg_b32 s6, hwreg(HW_REG_GPR_ALLOC)
+        s_getreg_b32 s7, hwreg(HW_REG_LDS_ALLOC)
+        s_getreg_b32 s8, hwreg(HW_REG_SH_MEM_BASES)
+        s_getreg_b32 s9, hwreg(HW_REG_TRAPSTS)
+        s_setreg_b32 hwreg(HW_REG_MODE, 0, 4), s2
+        s_getreg_b32 s10, hwreg(HW_REG_MODE, 0, 4)
+        v_lshrrev_b32 v1, 5, v0
+        v_mad_u32_u24 v1, s2, 4, v1                  // the wave's index in the dispatch
+        v_lshlrev_b32 v1, 5, v1                      // 8 dwords per wave
+        s_waitcnt lgkmcnt(0)
+    """
+    for k in range(7):
+        body += f"v_mov_b32 v2, s{4 + k}\nglobal_store_b32 v1, v2, s[20:21] offset:{4 * k}\n"
+    host = Host(emulator=Emulator(batch_lanes=256))         # two workgroups a batch
+    out = host.alloc(4 * 8 * 40)
+    run_asm(body, args=u64s(out), grid=(128 * 10,), workgroup=(128,), host=host, lds=1024, vgprs=16)
+    got = host.download(out, np.uint32, 8 * 40).reshape(40, 8)
+    w = np.arange(40)
+    hw_id1 = (w & 15) | (((w >> 4) & 3) << 8) | (((w >> 6) & 15) << 10)
+    np.testing.assert_array_equal(got[:, 0], hw_id1)
+    assert (got[:, 1] == 0).all() and (got[:, 5] == 0).all()
+    assert (got[:, 2] == (16 // 8 - 1) << 8).all()
+    assert (got[:, 3] == 2 << 12).all()
+    assert (got[:, 4] == 0x10002).all()
+    np.testing.assert_array_equal(got[:, 6], (w // 4) & 15)
