@@ -125,10 +125,11 @@ class Host:
     def _launch_addresses(self, kernarg_size: int) -> tuple[int, int]:
         """GPU addresses of the dispatch packet and the kernarg segment: one area mapped once and
         reused (launches run one at a time), grown when the arguments outgrow it."""
-        need = KERNARG_OFFSET + kernarg_size
+        # as much mapped memory after the arguments as a mapping of their own would have had
+        own = max(PAGE_SIZE, -(-kernarg_size // PAGE_SIZE) * PAGE_SIZE)
+        need = -(-(KERNARG_OFFSET + own) // PAGE_SIZE) * PAGE_SIZE
         if self._launch_area is None or self._launch_area[1] < need:
-            size = -(-need // PAGE_SIZE) * PAGE_SIZE
-            self._launch_area = (self.alloc(size), size)
+            self._launch_area = (self.alloc(need), need)
         address = self._launch_area[0]
         return address, address + KERNARG_OFFSET
 
