@@ -880,9 +880,12 @@ def operand_items_flagged(text: str):
     else:
         items, flags = _piece_items(text)
     r = (items, flags & 1 != 0, flags & 2 == 0, flags & 4 != 0)
-    if len(_flag_cache) > _CACHE_LIMIT:
-        _flag_cache.clear()
-    _flag_cache[text] = r
+    if flags & 1 or got is None:
+        # kept for texts read again: the assembler keeps the encodings of the others (and
+        # their atoms are cached)
+        if len(_flag_cache) > _CACHE_LIMIT:
+            _flag_cache.clear()
+        _flag_cache[text] = r
     return r
 
 
