@@ -127,7 +127,10 @@ def _shift_halves(kind: str, k: int, lo, hi):
     if kind == "lshl":
         if k >= 32:
             return U32(0), lo << U32(k - 32)
-        return lo << U32(k), (hi << U32(k)) | (lo >> U32(32 - k))
+        spill = lo >> U32(32 - k)
+        if not hi.any():                    # a non-negative 32-bit index widened: only the spill
+            return lo << U32(k), spill
+        return lo << U32(k), (hi << U32(k)) | spill
     if kind == "lshr":
         if k >= 32:
             return hi >> U32(k - 32), U32(0)

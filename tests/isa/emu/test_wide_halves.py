@@ -131,7 +131,9 @@ def test_mad_u64_u32_sources_carries_and_overlaps(monkeypatch):
 def test_constant_shifts(op, monkeypatch):
     amounts = [0, 1, 5, 31, 32, 33, 63, 0x41]              # 0x41: the amount's low 6 bits
     lines = [f"{op} v[{6 + 2 * i}:{7 + 2 * i}], {k}, v[1:2]" for i, k in enumerate(amounts)]
-    lines += [f"{op} v[2:3], 3, v[1:2]",                   # overlapping, one each way
+    lines += ["v_mov_b32 v34, v1", "v_mov_b32 v35, 0",
+              f"{op} v[36:37], 7, v[34:35]",              # a zero high half
+              f"{op} v[2:3], 3, v[1:2]",                   # overlapping, one each way
               f"{op} v[4:5], 4, v[3:4]",
               "s_mov_b32 s8, 7",
               f"{op} v[30:31], s8, v[1:2]",               # an SGPR amount: the general path
@@ -141,7 +143,7 @@ def test_constant_shifts(op, monkeypatch):
               "v_cmpx_gt_u32 v5, v1",
               f"{op} v[32:33], 9, v[1:2]",
               "s_mov_b32 exec_lo, s12"]
-    regs = [6 + i for i in range(2 * len(amounts))] + [2, 3, 4, 5, 30, 31, 32, 33]
+    regs = [6 + i for i in range(2 * len(amounts))] + [2, 3, 4, 5, 30, 31, 32, 33, 36, 37]
     got = _both("\n".join(lines), regs, monkeypatch)
     v1, v2 = _inputs()[:2]
     value = np.array(_pair(v1, v2), np.uint64)
@@ -154,6 +156,10 @@ def test_constant_shifts(op, monkeypatch):
         else:
             want = (value.view(np.int64) >> np.int64(k)).view(np.uint64)
         assert np.array_equal(np.array(_pair(got[2 * i], got[2 * i + 1]), np.uint64), want), k
+    low = v1.astype(np.uint64)
+    want = {"v_lshlrev_b64": low << np.uint64(7), "v_lshrrev_b64": low >> np.uint64(7),
+            "v_ashrrev_i64": low >> np.uint64(7)}[op]
+    assert np.array_equal(np.array(_pair(got[-2], got[-1]), np.uint64), want)
 
 
 @pytest.mark.parametrize("wave64", [False, True])
