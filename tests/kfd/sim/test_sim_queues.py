@@ -224,7 +224,8 @@ def kfd_sdma():
         page = k.alloc(g, F.KFD_EVENT_PAGE_SIZE, GTT_FLAGS)
         ev = k.create_event(page=page, auto_reset=True).event_id
         q = k.create_queue(g, SDMA, ring_size=1 << 16)
-        yield k, q, page, ev, k.alloc(g, 4 * PAGE), k.alloc(g, 4 * PAGE)
+        # the destination holds the largest copy (3 pages from an offset of up to a page) and the fill after it
+        yield k, q, page, ev, k.alloc(g, 4 * PAGE), k.alloc(g, 5 * PAGE)
 
 
 def test_sdma_poll_waits_for_cpu_memory_and_timestamps(kfd1, events):
