@@ -1,10 +1,18 @@
 """Shared fixtures. Differential tests use LLVM 19 as the reference; `make test` installs it
 where apt-get can, and tests marked `llvm` skip with a reason where it is absent."""
 
+import os
 import shutil
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time (a new failure there comes from a change, not from the
+# draw); elsewhere each run searches afresh.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 LLVM_TOOLS = ("llvm-mc-19", "clang-19", "ld.lld-19", "llvm-readelf-19", "llvm-objdump-19")
 
