@@ -51,6 +51,7 @@ class Host:
         self.emulator = emulator or default_emulator()
         self._next = base
         self._launch_area: tuple[int, int] | None = None      # (address, bytes) for packets and kernargs
+        self._scratch_area: tuple[int, int] | None = None     # (address, bytes) of private memory
 
     # -- memory -------------------------------------------------------------------------------
     def alloc(self, nbytes: int, align: int = PAGE_SIZE) -> int:
@@ -133,6 +134,15 @@ class Host:
         address = self._launch_area[0]
         return address, address + KERNARG_OFFSET
 
+    def _scratch(self, nbytes: int) -> int:
+        """Private memory for one launch: one area reused by every launch (as uninitialised as
+        scratch is on a GPU), replaced by a larger one when a launch needs more."""
+        if self._scratch_area is None or self._scratch_area[1] < nbytes:
+            if self._scratch_area is not None:
+                self.memory.unmap(self._scratch_area[0])
+            self._scratch_area = (self.alloc(nbytes), nbytes)
+        return self._scratch_area[0]
+
     def launch(self, kernel: LoadedKernel, args, grid, workgroup, *, dynamic_lds: int = 0,
                private_segment_size: int | None = None, **run) -> DispatchResult:
         """Runs the kernel over `grid` work-items; `run` goes to Emulator.run (budget, trace,
@@ -158,7 +168,7 @@ class Host:
             for g, w in zip(grid, wg):
                 groups *= -(-g // w)
             waves = groups * -(-(wg[0] * wg[1] * wg[2]) // lanes)
-            scratch = self.alloc(per_wave * min(waves, 8192))
+            scratch = self._scratch(per_wave * min(waves, 8192))
         d = Dispatch(kernel.code_address, kernel.descriptor, grid, wg, kernarg_address=kernarg, dispatch_ptr=packet,
                      lds_bytes=kd_static + dynamic_lds, private_segment_size=private, scratch_base=scratch,
                      scratch_size=per_wave * min(waves, 8192) if per_wave else None)

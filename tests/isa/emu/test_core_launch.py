@@ -544,3 +544,22 @@ def test_host_launches_reuse_one_area_for_packets_and_kernargs():
     host.launch(kernel, [out, np.uint32(7)], grid=(32,), workgroup=(32,))
     np.testing.assert_array_equal(host.download(out, np.uint32, 2), [7, 0])
     assert len(host.memory.mappings()) == maps
+
+
+def test_host_launches_reuse_one_scratch_area():
+    host = Host()
+    code = assemble("""
+        scratch_store_b32 off, v0, off offset:4
+        s_waitcnt_vscnt null, 0
+        scratch_load_b32 v1, off, off offset:4
+        s_waitcnt vmcnt(0)
+        s_endpgm
+    """)
+    kernel = host.load_raw(code, descriptor(user_sgprs=0, kernarg=False, private=16))
+    host.launch(kernel, [], grid=(256,), workgroup=(64,))
+    mappings = len(host.memory.mappings())
+    for _ in range(20):
+        host.launch(kernel, [], grid=(256,), workgroup=(64,))
+    assert len(host.memory.mappings()) == mappings
+    host.launch(kernel, [], grid=(4096,), workgroup=(64,))     # more waves: a larger area replaces it
+    assert len(host.memory.mappings()) == mappings
