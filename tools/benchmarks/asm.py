@@ -3,9 +3,10 @@
 Two files: compute-kernel-shaped code (isa.asm.sample.kernel_lines: argument loads, address
 arithmetic, memory, float math, waits) and instructions drawn evenly from every family with
 random operands and modifiers (isa.asm.sample.random_lines, the lines both assemblers accept).
-Ours is timed cold (operand and encoding caches emptied before each run; the instruction tables
-are built once beforehand) and warm (the same file again); llvm-mc is the wall time of one
-`llvm-mc-19 -filetype=obj` run over the file, process start included.
+Ours is timed cold (operand and encoding caches emptied before each run; the instruction tables,
+including each mnemonic's resolved list of forms, are built once beforehand) and warm (the same
+file again); llvm-mc is the wall time of one `llvm-mc-19 -filetype=obj` run over the file,
+process start included.
 """
 
 import shutil
