@@ -1413,7 +1413,8 @@ NOT_GFX1100 = frozenset(
 
 def _text(inst: Inst) -> str | None:
     if inst.op is None or inst.op.amd_name in NOT_GFX1100:
-        return None
+        # the all-zero word is LLVM's v_illegal (no table op: the hardware rejects it)
+        return "v_illegal" if inst.raw & 0xFFFFFFFF == 0 and inst.size == 4 else None
     if inst.dpp and inst.base in ("VOP1", "VOP2", "VOPC"):
         printer = _p_dpp_vop12c
     else:

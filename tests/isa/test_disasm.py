@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from llvm_corpus import corpus
 
@@ -87,6 +87,7 @@ def test_instruction_sizes_match_llvm(llvm):
 KNOWN = [
     ("02070206", "v_add_f32_e32 v1, v2, v3"),
     ("0000b0bf", "s_endpgm"),
+    ("00000000", "v_illegal"),
     ("0700 89bf", "s_waitcnt vmcnt(0) lgkmcnt(0)"),
     ("910087bf", "s_delay_alu instid0(VALU_DEP_1) | instskip(NEXT) | instid1(VALU_DEP_1)"),
     ("0300b6bf", "s_sendmsg sendmsg(MSG_DEALLOC_VGPRS)"),
@@ -182,6 +183,7 @@ def test_truncated_instruction_prints_words():
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(min_size=0, max_size=64))
+@example(bytes(12))
 def test_any_bytes_disassemble_to_text(data):
     rows = disassemble_lines(data)
     text = disassemble(data)
@@ -196,7 +198,8 @@ def test_any_bytes_disassemble_to_text(data):
         else:
             inst = decode(data, offset)
             if not inst.valid:
-                assert line == f".long 0x{int.from_bytes(data[offset:offset + 4], 'little'):08x}"
+                word = int.from_bytes(data[offset:offset + 4], 'little')
+                assert line == ("v_illegal" if word == 0 else f".long 0x{word:08x}")
                 assert size == 4
         offset += size
     assert offset == len(data)
