@@ -15,7 +15,7 @@ from isa.asmfile.link import link_object
 from isa.asmfile.objfile import ObjectFile
 from isa.asmfile.reader import read_source
 from isa.codeobj import assembler_kernel_metadata
-from isa.codeobj.metadata import METADATA_VERSION_V5
+from isa.codeobj.metadata import METADATA_VERSION_V5, KernelMetadata
 from isa.codeobj.targets import Target, parse_target
 from isa.errors import AsmError, CodeObjectError, DirectiveError
 
@@ -78,4 +78,7 @@ def _metadata(obj: ObjectFile, tgt: Target) -> dict:
             raise DirectiveError(f"metadata describes kernel {name!r}, which has no .amdhsa_kernel block", line, 1)
         if entry.get('.symbol') != f'{name}.kd':
             raise DirectiveError(f"metadata kernel {name!r}: .symbol must be '{name}.kd'", line, 1)
+        misplaced = KernelMetadata.from_map(entry).misplaced_argument()
+        if misplaced:     # a loader would refuse the code object
+            raise DirectiveError(f"metadata kernel {name!r}: {misplaced}", line, 1)
     return meta

@@ -253,6 +253,14 @@ class KernelMetadata:
     def hidden_args(self) -> tuple[KernelArgument, ...]:
         return tuple(a for a in self.args if a.hidden)
 
+    def misplaced_argument(self) -> str | None:
+        """What is wrong with the first argument outside the kernarg segment (None: all fit)."""
+        for arg in self.args:
+            if arg.offset < 0 or arg.size < 0 or arg.offset + arg.size > self.kernarg_segment_size:
+                return (f"argument {arg.name or arg.value_kind} at offset {arg.offset} size {arg.size} lies "
+                        f"outside the {self.kernarg_segment_size}-byte kernarg segment")
+        return None
+
     @classmethod
     def from_map(cls, m: Mapping) -> "KernelMetadata":
         """A typed view of one verified `amdhsa.kernels` entry."""

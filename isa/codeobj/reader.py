@@ -236,11 +236,9 @@ def _kernel(view: ElfView, loads, symbols, meta: KernelMetadata) -> Kernel:
             f"{descriptor.kernel_code_entry_byte_offset}) is not inside an executable segment")
     if code_address % 256:
         raise CodeObjectError(f"kernel {meta.name!r}: code entry 0x{code_address:x} is not 256-byte aligned")
-    for arg in meta.args:
-        if arg.offset < 0 or arg.size < 0 or arg.offset + arg.size > meta.kernarg_segment_size:
-            raise CodeObjectError(
-                f"kernel {meta.name!r}: argument {arg.name or arg.value_kind} at offset {arg.offset} "
-                f"size {arg.size} lies outside the {meta.kernarg_segment_size}-byte kernarg segment")
+    misplaced = meta.misplaced_argument()
+    if misplaced:
+        raise CodeObjectError(f"kernel {meta.name!r}: {misplaced}")
     return Kernel(
         name=meta.name, symbol=meta.symbol, descriptor_address=address, descriptor=descriptor,
         code_address=code_address, code_offset=code_segment.offset + code_address - code_segment.vaddr,

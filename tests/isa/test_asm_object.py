@@ -573,6 +573,11 @@ def test_missing_kernel_code_and_metadata_mismatch():
     assert err.value.line == 6
     with pytest.raises(DirectiveError, match="needs at least one kernel"):
         isa.assemble_code_object("\t.text\n\ts_endpgm\n")
+    # an argument past the kernarg segment: a loader would refuse the file, so it is not written
+    outside = REVERSE_LDS.replace(".kernarg_segment_size: 8", ".kernarg_segment_size: 4")
+    with pytest.raises(DirectiveError, match="at offset 0 size 8 lies outside the 4-byte kernarg segment") as err:
+        isa.assemble_code_object(outside)
+    assert REVERSE_LDS.splitlines()[err.value.line - 1].strip() == ".amdgpu_metadata"
 
 
 def test_error_lines_agree_with_llvm_mc(llvm, tmp_path):
