@@ -86,13 +86,44 @@ class _Loader(yaml.SafeLoader):
         return ""
 
 
+# `key: - item` (or `key: !tag - item`): llvm-mc's YAML reader takes a block sequence that starts
+# on its key's line (YAML wants it on the next). Keys here are plain: no quotes, brackets or '#'.
+_COMPACT_SEQUENCE = re.compile(r"(?P<lead>[ \t]*(?:-[ \t]+)*)(?P<key>[^\s\-'\"\[{#][^'\"\[{#:]*?):"
+                               r"[ \t]+(?:(?P<tag>![^\s]*)[ \t]+)?(?P<seq>-(?:[ \t].*)?)")
+
+
+def _split_compact_sequences(body: str) -> tuple[str, list[tuple[int, int]]]:
+    """The text with each `key: - item` line split into `key:` and an indented `- item` line, and
+    for every line of it (its source line, its column shift) to report errors where they are."""
+    out: list[str] = []
+    origin: list[tuple[int, int]] = []
+    for number, line in enumerate(body.split("\n")):
+        shift = 0
+        while (m := _COMPACT_SEQUENCE.fullmatch(line)) is not None:
+            out.append(line[:m.end("key") + 1] + (f" {m['tag']}" if m["tag"] else ""))
+            origin.append((number, shift))
+            indent = len(m["lead"]) + 2
+            shift += indent - m.start("seq")
+            line = " " * indent + m["seq"]
+        out.append(line)
+        origin.append((number, shift))
+    return "\n".join(out), origin
+
+
 class _Converter:
-    def __init__(self, first_line: int):
+    def __init__(self, first_line: int, origin: list[tuple[int, int]]):
         self.first_line = first_line
+        self.origin = origin
+
+    def position(self, mark) -> tuple[int, int]:
+        """(line, column) in the source of a mark in the parsed text."""
+        if mark is None:
+            return self.first_line + 1, 1
+        line, shift = self.origin[min(mark.line, len(self.origin) - 1)]
+        return self.first_line + 1 + line, max(1, mark.column + 1 - shift)
 
     def fail(self, message: str, node) -> DirectiveError:
-        mark = node.start_mark
-        return DirectiveError(message, self.first_line + 1 + mark.line, mark.column + 1)
+        return DirectiveError(message, *self.position(node.start_mark))
 
     def convert(self, node):
         if isinstance(node, yaml.ScalarNode):
@@ -134,13 +165,12 @@ def _compose(body: str, first_line: int):
                 no_aliases(k, converter)
                 no_aliases(v, converter)
 
-    converter = _Converter(first_line)
+    text, origin = _split_compact_sequences(body)
+    converter = _Converter(first_line, origin)
     try:
-        nodes = list(yaml.compose_all(body, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = first_line + 1 + (mark.line if mark else 0)
-        column = (mark.column + 1) if mark else 1
+        line, column = converter.position(exc.problem_mark or exc.context_mark)
         raise DirectiveError(f"invalid YAML in metadata: {exc.problem or exc}", line, column) from None
     except yaml.YAMLError as exc:
         raise DirectiveError(f"invalid YAML in metadata: {exc}", first_line, 1) from None

@@ -57,6 +57,8 @@ SCALARS = [
     "TRUE", "tRUE", "false", "False", "~", "null", "Null", "hello", "'12'", "'yes'", "'a b'", '"x\\ty"',
     "!str 12", "!str y", "!int 12", "!bool true", "!float 1.5", "!nil x", "!foo 12", "!!int 12", "!!str y",
     "!!bool y", "[1, a, true]", "{a: 1}", "[]", "", "''",
+    # block sequences that start on their key's line, which llvm-mc reads
+    "-", "- 5", "- - 1", "- a: b", "!str - a", "!x -", "- [1, 2]",
 ]
 
 
@@ -217,3 +219,12 @@ def test_verify_metadata_names_the_problem():
         verify_metadata({**good, 5: 1})
     with pytest.raises(CodeObjectError, match="a map"):
         verify_metadata([good])
+
+
+def test_errors_inside_a_sequence_on_its_key_line_point_into_that_line():
+    for scalar in ("- !int x", "- - !int x", "!str - !int x"):
+        block = _document(kernel_lines=[f".custom: {scalar}", ".other: 1"])
+        with pytest.raises(DirectiveError, match="invalid number") as err:
+            parse_amdgpu_metadata(block)
+        line = block[err.value.line - 1]
+        assert line.strip() == f".custom: {scalar}" and line[err.value.column - 1:] == "!int x"
