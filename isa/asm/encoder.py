@@ -1345,6 +1345,18 @@ _PLANS: dict = {}
 _DPP_MODS = frozenset(('dpp_ctrl', 'dpp8', 'row_mask', 'bank_mask', 'bound_ctrl', 'fi'))
 
 
+_V_ILLEGAL = frozenset(('v_illegal', 'v_illegal_e32', 'v_illegal_e64'))
+
+
+def _encode_v_illegal(name: str, items: list, col0: int) -> Encoded:
+    """LLVM's v_illegal: the all-zero word, which no table instruction has and the hardware refuses."""
+    if name == 'v_illegal_e64':
+        raise AsmError("e64 variant of this instruction is not supported", 0, 1)
+    if items:
+        raise AsmError("invalid operand for instruction", 0, col0 + items[0].col + 1)
+    return Encoded(bytes(4), None, 'v_illegal')
+
+
 def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = False, plain: bool = False,
                        named: bool = True):
     """Encode one instruction (mnemonic as written, lower case; parsed operand items).
@@ -1354,6 +1366,8 @@ def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = 
     named: False when the caller knows no item is a Named."""
     plan = _PLANS.get(name)
     if plan is None:
+        if name in _V_ILLEGAL:
+            return _encode_v_illegal(name, items, col0)
         plan = _PLANS[name] = _Plan(name)
     if plan.error is not None:
         raise AsmError(plan.error, 0, 1)

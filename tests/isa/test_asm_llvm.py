@@ -159,6 +159,8 @@ def test_mutated_text_rejections(llvm, capsys):
 # Hand-written cases in LLVM's documentation style.
 
 SYNTAX_CASES = """
+v_illegal
+v_illegal_e32
 v_add_f32 v1, v2, v3
 v_add_f32 v1, s2, v3
 v_add_f32 v1, v2, s3
@@ -611,6 +613,8 @@ s_branch label + 4
 
 # Rejected lines whose message and column are LLVM's exactly.
 EXACT_ERROR_CASES = """
+v_illegal v1
+v_illegal_e64
 v_add_f32 v1,, v2, v3
 v_add_f32 , v1, v2, v3
 s_endpgm ,
