@@ -14,6 +14,7 @@ import itertools
 import re
 import struct
 
+from isa.asm.comments import blank_block_comments, strip_comment
 from isa.asm.encoder import Encoded, encode_instruction, encode_special, parse_special_operands
 from isa.asm.lexer import Expr, ExprParser, tokenize
 from isa.asm.operand import Imm, Named, operand_items_flagged, parse_operands
@@ -69,7 +70,7 @@ def _split_line(raw: str):
     directive); the line by line pass reads the others in full."""
     line = raw
     if ';' in line or '/' in line or '"' in line:
-        line = _strip_comment(line)
+        line = strip_comment(line)
     parts = line.split(None, 1)
     if not parts:
         return None
@@ -126,58 +127,6 @@ def _vopd_ahead(key):
         _remember(key, enc)
 
 
-def _strip_comment(line: str) -> str:
-    """The line without its ';' or '//' comment (quotes respected)."""
-    if '"' not in line:
-        i = line.find(';')
-        j = line.find('//')
-        if i < 0 and j < 0:
-            return line
-        if i < 0 or (0 <= j < i):
-            i = j
-        return line[:i]
-    quote = False
-    k = 0
-    n = len(line)
-    while k < n:
-        c = line[k]
-        if c == '\\' and quote:
-            k += 2
-            continue
-        if c == '"':
-            quote = not quote
-        elif not quote and (c == ';' or (c == '/' and line.startswith('//', k))):
-            return line[:k]
-        k += 1
-    return line
-
-
-def _blank_block_comments(text: str) -> str:
-    """Replace /* ... */ comments by spaces, keeping line breaks (line/column numbers stay)."""
-    out = []
-    pos = 0
-    while True:
-        i = text.find('/*', pos)
-        if i < 0:
-            out.append(text[pos:])
-            return ''.join(out)
-        # a '/*' inside a line comment or string does not open a block comment
-        line_start = text.rfind('\n', 0, i) + 1
-        prefix = text[line_start:i]
-        if _strip_comment(prefix) != prefix or prefix.count('"') % 2:
-            out.append(text[pos:i + 2])
-            pos = i + 2
-            continue
-        j = text.find('*/', i + 2)
-        if j < 0:
-            raise AsmError("unterminated comment", text.count('\n', 0, i) + 1, i - line_start + 1,
-                           text[line_start:text.find('\n', i) if text.find('\n', i) >= 0 else len(text)])
-        out.append(text[pos:i])
-        body = text[i:j + 2]
-        out.append(''.join('\n' if c == '\n' else ' ' for c in body))
-        pos = j + 2
-
-
 class Assembler:
     """Assembles one source text; `statements` holds the listing, `data()` the bytes."""
 
@@ -221,7 +170,7 @@ class Assembler:
 
     def _assemble(self, text: str) -> bytes:
         if '/*' in text:
-            text = _blank_block_comments(text)
+            text = blank_block_comments(text)
         lines = text.split('\n')
         split = [_split_line(raw) for raw in lines]
         ahead = False    # encoded ahead yet (at the first uncached instruction naming no symbols)
@@ -277,7 +226,7 @@ class Assembler:
         self.offset += len(data)
 
     def _statement(self, raw: str, lineno: int):
-        line = _strip_comment(raw)
+        line = strip_comment(raw)
         pos = 0
         n = len(line)
         while pos < n and line[pos] in _SPACES:

@@ -12,9 +12,10 @@ import re
 from isa.amdgpu_metadata import parse_amdgpu_metadata
 from isa.amdhsa import parse_amdhsa_kernel
 from isa.asm import Assembler
+from isa.asm.comments import blank_block_comments, strip_comment
 from isa.asm.lexer import Expr, ExprParser, tokenize
 from isa.asmfile.objfile import DESCRIPTOR_SIZE, Fixup, KernelBlock, ObjectFile, Section, Symbol
-from isa.asmfile.text import blank_block_comments, strip_comment, unquote
+from isa.asmfile.text import unquote
 from isa.codeobj import elf
 from isa.errors import AsmError, DirectiveError
 
