@@ -1077,10 +1077,6 @@ def _image_addresses(variant, st, info):
     return sum(r.count for r in parts), extra
 
 
-_BVH_SLOTS = {(False, False): (1, 1, 3, 3, 3), (False, True): (1, 1, 3, 3), (True, False): (2, 1, 3, 3, 3),
-              (True, True): (2, 1, 3, 3)}
-
-
 def _enc_mimg(variant, st):
     info = variant.custom
     vals = st.vals
@@ -1099,11 +1095,11 @@ def _enc_mimg(variant, st):
                 raise Fail("image address size does not match a16", None, 90)
         else:
             for want_a16 in (a16, not a16):
-                shape = _BVH_SLOTS[(info.bvh64, want_a16)]
+                shape = info.bvh_slots(want_a16)
                 if len(parts) == len(shape) and all(r.count == k for r, k in zip(parts, shape, strict=False)):
                     break
             else:
-                shape = _BVH_SLOTS[(info.bvh64, a16)]
+                shape = info.bvh_slots(a16)
                 for r, k in zip(parts, shape, strict=False):
                     if r.count != k:
                         raise Fail("invalid operand for instruction", r.col, mods['_vaddr'][2])
