@@ -909,12 +909,29 @@ def _piece_items(text: str):
 
 
 def _atom_items(text: str):
-    """(items, flags) of an operand text made of common spellings only (see _fast_atom),
-    separated by commas and spaces; None for any other text. The pieces' caches are skipped:
-    a new line mostly combines known atoms in a new way."""
-    pieces = _split_pieces(text) if ':[' in text else text.split(',')
-    if pieces is None:
-        return None
+    """(items, flags) of an operand text, read atom by atom (see _fast_atom) where its atoms
+    are separated by commas and spaces; a piece with another spelling is read whole, as
+    _piece_items reads it. None where the text does not split so simply. The pieces' caches
+    are skipped for the atoms: a new line mostly combines known atoms in a new way."""
+    if ':[' in text:
+        pieces = _split_pieces(text)
+        if pieces is None:
+            return None
+    else:
+        pieces = text.split(',')
+    got = _common_atom_items(pieces)
+    if got is not None:
+        return got
+    if '[' in text or '(' in text:
+        # a comma may be inside brackets (`[v4, v5]`, `hwreg(1, 2)`): split exactly
+        pieces = _split_pieces(text)
+        if pieces is None:
+            return None
+    return _mixed_items(pieces, text)
+
+
+def _common_atom_items(pieces: list):
+    """(items, flags) of comma-separated pieces whose atoms all have common spellings, else None."""
     items = []
     flags = 0
     get = _atom_entries.get
@@ -937,6 +954,71 @@ def _atom_items(text: str):
         if first and k < last:
             return None              # an empty operand: the full parser reports it
     return items, flags
+
+
+def _mixed_items(pieces: list, text: str):
+    """(items, flags) of the comma-separated pieces of `text`: atom by atom where they have
+    common spellings (a list `[v4, v5]` is one atom), else whole as _piece_items reads them.
+    None where a piece is empty."""
+    items = []
+    flags = 0
+    get = _atom_entries.get
+    last = len(pieces) - 1
+    for k, piece in enumerate(pieces):
+        got = _piece_atoms(piece.split(' ') if '[' not in piece else _bracketed_atoms(piece), get)
+        if got is None:
+            if last and _EMPTY_PIECE.search(text) is not None:
+                return None          # an empty operand: the full parser reports it
+            got = _piece_entries.get(piece) or _piece_entry(piece)
+        elif got is _NO_ATOMS:
+            if k < last:
+                return None          # an empty operand: the full parser reports it
+            continue
+        items += got[0]
+        flags |= got[1]
+    return items, flags
+
+
+_NO_ATOMS = ((), 0)
+
+
+def _piece_atoms(atoms: list, get):
+    """(items, flags) of one piece's atoms (split at spaces) when all have common spellings,
+    _NO_ATOMS for a blank piece, None for any other."""
+    items = None
+    flags = 0
+    for atom in atoms:
+        if not atom:
+            continue
+        if items is None:
+            items = []
+        elif atom[0] == '-' or atom[0] == '|':
+            return None              # might continue an expression (`1 -2`): the parser decides
+        e = get(atom)
+        if e is None:
+            e = _atom_entry(atom)
+        if not e:
+            return None
+        items += e[0]
+        flags |= e[1]
+    return _NO_ATOMS if items is None else (items, flags)
+
+
+def _bracketed_atoms(piece: str) -> list:
+    """A piece split at the spaces outside square brackets (`[v4, v5] glc` is two atoms)."""
+    out = []
+    acc = None
+    depth = 0
+    for a in piece.split(' '):
+        acc = a if acc is None else acc + ' ' + a
+        depth += a.count('[') - a.count(']')
+        if depth <= 0:
+            out.append(acc)
+            acc = None
+            depth = 0
+    if acc is not None:
+        out.append(acc)
+    return out
 
 
 def _atom_entry(atom: str):
