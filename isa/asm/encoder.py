@@ -585,82 +585,121 @@ def _mod_value(item, i):
         return slot, name
     if item.value is None:
         raise Fail("invalid operand for instruction", item.col, i)
-    if name == 'mul':
-        v = _int_value(item, i)
-        if v not in (1, 2, 4):
-            raise Fail("invalid mul value.", item.col, i)
-        return slot, {1: 0, 2: 1, 4: 2}[v]
-    if name == 'div':
-        v = _int_value(item, i)
-        if v not in (1, 2):
-            raise Fail("invalid div value.", item.col, i)
-        return slot, 0 if v == 1 else 3
-    if name in ('op_sel', 'op_sel_hi', 'neg_lo', 'neg_hi'):
-        if type(item.value) is BadList:
-            raise Fail(item.value.message, item.value.col, i)
-        return slot, _bit_list(item, i)
-    if name == 'quad_perm':
-        v = item.value
-        if not isinstance(v, list) or len(v) != 4:
-            raise Fail("expected a 2-bit value" if isinstance(v, list) else "expected a left square bracket",
-                       item.vcol, i)
-        out = 0
-        for k, e in enumerate(v):
-            if not isinstance(e, int) or not 0 <= e <= 3:
-                raise Fail("expected a 2-bit value", item.vcol, i)
-            out |= e << (2 * k)
-        return slot, out
-    if name in _ROW_BASE:
-        base, lo, hi = _ROW_BASE[name]
-        v = _int_value(item, i)
-        if not lo <= v <= hi:
-            raise Fail(f"invalid {name} value", item.vcol, i)
-        return slot, base + v
-    if name == 'dpp8':
-        v = item.value
-        if not isinstance(v, list) or len(v) != 8:
-            raise Fail("expected a comma" if isinstance(v, list) else "expected a left square bracket",
-                       item.vcol, i)
-        out = 0
-        for k, e in enumerate(v):
-            if not isinstance(e, int) or not 0 <= e <= 7:
-                raise Fail("expected a 3-bit value", item.vcol, i)
-            out |= e << (3 * k)
-        return slot, out
-    if name in ('row_mask', 'bank_mask'):
-        return slot, _int_value(item, i) & 0xF
-    if name == 'bound_ctrl':
-        v = _int_value(item, i)
-        if v not in (0, 1):
-            raise Fail("invalid bound_ctrl value.", item.col, i)
-        return slot, v
-    if name == 'fi':
-        return slot, _int_value(item, i) & 1
-    if name == 'offset':
-        if isinstance(item.value, Func) and item.value.name == 'swizzle':
-            return 'swizzle', special.swizzle_value(item.value)
-        return slot, _int_value(item, i)
-    if name in ('offset0', 'offset1'):
-        return slot, _int_value(item, i)
-    if name == 'dmask':
-        return slot, _int_value(item, i) & 0xFFFF
-    if name == 'dim':
-        v = item.value
-        text = v.name if isinstance(v, Sym) else v if isinstance(v, str) else None
-        if text is not None:
-            key = text[len('SQ_RSRC_IMG_'):] if text.startswith('SQ_RSRC_IMG_') else text
-            key = key.upper()
-            if key in syntax_misc.IMAGE_DIMS:
-                return slot, key
-        raise Fail("invalid dim value", item.vcol, i)
-    if name in _WAIT_MODS:
-        v = _int_value(item, i)
-        if not 0 <= v <= _WAIT_MODS[name]:
-            raise Fail(f"invalid {name} value.", item.col, i)
-        return slot, v
-    if name == 'format':
-        return slot, special.format_value(item.value, item.vcol)
-    raise Fail("not a valid operand.", item.col, i)
+    if name == 'offset' and isinstance(item.value, Func) and item.value.name == 'swizzle':
+        return 'swizzle', special.swizzle_value(item.value)
+    read = _MOD_READERS.get(name)
+    if read is None:
+        raise Fail("not a valid operand.", item.col, i)
+    return slot, read(item, i)
+
+
+# Modifiers with a value: name -> the reader of its value (item, operand index) -> field value.
+
+def _read_mul(item, i):
+    v = _int_value(item, i)
+    if v not in (1, 2, 4):
+        raise Fail("invalid mul value.", item.col, i)
+    return {1: 0, 2: 1, 4: 2}[v]
+
+
+def _read_div(item, i):
+    v = _int_value(item, i)
+    if v not in (1, 2):
+        raise Fail("invalid div value.", item.col, i)
+    return 0 if v == 1 else 3
+
+
+def _read_bits(item, i):
+    if type(item.value) is BadList:
+        raise Fail(item.value.message, item.value.col, i)
+    return _bit_list(item, i)
+
+
+def _read_quad_perm(item, i):
+    v = item.value
+    if not isinstance(v, list) or len(v) != 4:
+        raise Fail("expected a 2-bit value" if isinstance(v, list) else "expected a left square bracket",
+                   item.vcol, i)
+    out = 0
+    for k, e in enumerate(v):
+        if not isinstance(e, int) or not 0 <= e <= 3:
+            raise Fail("expected a 2-bit value", item.vcol, i)
+        out |= e << (2 * k)
+    return out
+
+
+def _read_row(item, i):
+    name = item.name
+    base, lo, hi = _ROW_BASE[name]
+    v = _int_value(item, i)
+    if not lo <= v <= hi:
+        raise Fail(f"invalid {name} value", item.vcol, i)
+    return base + v
+
+
+def _read_dpp8(item, i):
+    v = item.value
+    if not isinstance(v, list) or len(v) != 8:
+        raise Fail("expected a comma" if isinstance(v, list) else "expected a left square bracket",
+                   item.vcol, i)
+    out = 0
+    for k, e in enumerate(v):
+        if not isinstance(e, int) or not 0 <= e <= 7:
+            raise Fail("expected a 3-bit value", item.vcol, i)
+        out |= e << (3 * k)
+    return out
+
+
+def _read_mask(item, i):
+    return _int_value(item, i) & 0xF
+
+
+def _read_bound_ctrl(item, i):
+    v = _int_value(item, i)
+    if v not in (0, 1):
+        raise Fail("invalid bound_ctrl value.", item.col, i)
+    return v
+
+
+def _read_fi(item, i):
+    return _int_value(item, i) & 1
+
+
+def _read_dmask(item, i):
+    return _int_value(item, i) & 0xFFFF
+
+
+def _read_dim(item, i):
+    v = item.value
+    text = v.name if isinstance(v, Sym) else v if isinstance(v, str) else None
+    if text is not None:
+        key = text[len('SQ_RSRC_IMG_'):] if text.startswith('SQ_RSRC_IMG_') else text
+        key = key.upper()
+        if key in syntax_misc.IMAGE_DIMS:
+            return key
+    raise Fail("invalid dim value", item.vcol, i)
+
+
+def _read_wait(item, i):
+    name = item.name
+    v = _int_value(item, i)
+    if not 0 <= v <= _WAIT_MODS[name]:
+        raise Fail(f"invalid {name} value.", item.col, i)
+    return v
+
+
+def _read_format(item, i):
+    return special.format_value(item.value, item.vcol)
+
+
+_MOD_READERS = {
+    'mul': _read_mul, 'div': _read_div, 'op_sel': _read_bits, 'op_sel_hi': _read_bits, 'neg_lo': _read_bits,
+    'neg_hi': _read_bits, 'quad_perm': _read_quad_perm, 'row_shl': _read_row, 'row_shr': _read_row,
+    'row_ror': _read_row, 'row_share': _read_row, 'row_xmask': _read_row, 'dpp8': _read_dpp8,
+    'row_mask': _read_mask, 'bank_mask': _read_mask, 'bound_ctrl': _read_bound_ctrl, 'fi': _read_fi,
+    'offset': _int_value, 'offset0': _int_value, 'offset1': _int_value, 'dmask': _read_dmask, 'dim': _read_dim,
+    'wait_vdst': _read_wait, 'wait_exp': _read_wait, 'format': _read_format,
+}
 
 
 def _match_mods(variant, items, start, st: State):
@@ -686,7 +725,10 @@ def _match_mods(variant, items, start, st: State):
             if slot in allowed or slot in _mnemonic_mods(variant.mnemonic):
                 raise Fail("unknown token in expression", item.vcol - 1, i)
             raise Fail("not a valid operand.", item.col, i)
-        k = _index_from(allowed, slot, pos)
+        try:
+            k = allowed.index(slot, pos)
+        except ValueError:
+            k = -1
         if k < 0:
             if slot in allowed:
                 # a repeated modifier or one out of LLVM's order: a modifier with a value is not
@@ -717,14 +759,6 @@ def _match_mods(variant, items, start, st: State):
             pos = k + 1
             if image:
                 mods['_at_' + slot] = item.col
-
-
-def _index_from(seq, value, start):
-    """The first index of `value` in `seq` at or after `start`, or -1."""
-    for k in range(start, len(seq)):
-        if seq[k] == value:
-            return k
-    return -1
 
 
 _ANY_MOD = frozenset(_MOD_SLOT.values())
@@ -1259,7 +1293,8 @@ def _sorted_mods(variant, items):
 class _Plan:
     """A mnemonic as written, resolved once: its base name and the forms to try, split by
     the kind of DPP modifier the operands carry."""
-    __slots__ = ('base', 'suffix', 'plain', 'dpp16', 'dpp8', 'any', 'error', 'cmp', 'fp_pos', 'sext_pos', 'image')
+    __slots__ = ('base', 'suffix', 'plain', 'dpp16', 'dpp8', 'any', 'error', 'cmp', 'fp_pos', 'sext_pos', 'image',
+                 'dpp_choice')
 
     def __init__(self, name):
         base, suffix, forms = lookup(name)
@@ -1282,6 +1317,8 @@ class _Plan:
             self.plain = [v for v in cands if v.dpp is None]
         self.dpp16 = [v for v in cands if v.dpp == 'dpp16'] or self.plain
         self.dpp8 = [v for v in cands if v.dpp == 'dpp8'] or self.plain
+        # whether DPP modifiers choose among different forms
+        self.dpp_choice = not (self.dpp16 == self.plain and self.dpp8 == self.plain and self.any == self.plain)
         self.fp_pos, self.sext_pos = _modifier_positions(forms)
         self.image = any(v.family == 'MIMG' for v in forms)
 
@@ -1368,7 +1405,7 @@ def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = 
     if plan.error is not None:
         raise AsmError(plan.error, 0, 1)
     cands = plan.plain
-    for it in items if named else ():
+    for it in items if named and plan.dpp_choice else ():
         if type(it) is Named:
             slot = _MOD_SLOT.get(it.name)
             if slot in _DPP_MODS:
