@@ -76,22 +76,24 @@ class State:
 
 
 _NOT_CONST_BUS = frozenset((ops.NULL,))
+_VGPR_FIRST = ops.VGPR_FIRST
 
 
 def _accept_src(slot, item, st: State):
     """A VALU/SALU source -> its 9-bit code; records literal and scalar reads."""
     cls = type(item)
-    sext = slot.name == 'sext'
     if cls is Reg:
-        if (item.neg or item.abs) and (not slot.modbits or (not slot.fpmods and not (
-                sext and item.neg == 'sext' and not item.abs))):
-            return None
-        if item.neg == 'sext' and not sext:
-            return None
+        modified = item.neg or item.abs
+        if modified:
+            sext = slot.name == 'sext'
+            if not slot.modbits or (not slot.fpmods and not (sext and item.neg == 'sext' and not item.abs)):
+                return None
+            if item.neg == 'sext' and not sext:
+                return None
         if item.file == 'v':
             if not slot.allow_v or item.count != slot.regs or item.tag != 'v' or (slot.lo128 and item.code >= 128):
                 return None
-            code = ops.VGPR_FIRST + item.code
+            code = _VGPR_FIRST + item.code
         else:
             if not slot.allow_s or item.tag not in slot.tags:
                 return None
@@ -99,13 +101,14 @@ def _accept_src(slot, item, st: State):
                 return None
             code = item.code
             st.sregs.append((code, item.count))
-        if item.neg or item.abs:
+        if modified:
             bit = 1 << slot.index
             if item.neg:
                 st.neg |= bit
             if item.abs:
                 st.abs |= bit
         return code
+    sext = slot.name == 'sext'
     if cls is Imm:
         if not slot.allow_const:
             return None
@@ -864,7 +867,8 @@ def _enc_valu(variant, st):
     mods = st.mods
     m = variant.mnemonic
     dpp = variant.dpp
-    _check_const_bus(variant, st)
+    if len(st.sregs) > 1 or (st.sregs and st.literal is not None) or m in _IMPLICIT_VCC:
+        _check_const_bus(variant, st)
     nsrc = variant.nsrc
     if fam in ('VOP1', 'VOP2', 'VOPC'):
         if dpp is None:
@@ -1418,12 +1422,7 @@ def encode_instruction(name: str, items: list, col0: int = 0, any_order: bool = 
                 if plan.suffix not in ('dpp', 'e64_dpp'):
                     cands = plan.any
     if not plain:
-        for it in items:
-            t = type(it)
-            if (t is Reg or t is Imm) and (it.neg or it.abs) or (t is Named and it.value is not None) or \
-                    t is RegList:
-                items = _check_modifier_positions(plan, items, col0)
-                break
+        items = _check_modifier_positions(plan, items, col0)
     if plan.cmp and items and type(items[0]) in (Reg, Imm) and (items[0].neg or items[0].abs):
         # the first operand of a compare is its destination: no source modifiers there
         raise AsmError("invalid operand for instruction", 0, col0 + items[0].col + 1)
