@@ -64,21 +64,27 @@ def _remember(key, enc):
     _encoded[key] = enc
 
 
-def _split_line(raw: str):
-    """(line without its comment, (mnemonic, operand text) or None), or None for a blank line.
-    The key is there for a statement that may be a plain instruction (no label, assignment or
-    directive); the line by line pass reads the others in full."""
-    line = raw
-    if ';' in line or '/' in line or '"' in line:
-        line = strip_comment(line)
-    parts = line.split(None, 1)
-    if not parts:
-        return None
-    word = parts[0]
-    rest = parts[1] if len(parts) > 1 else ''
-    if ':' in word or '=' in word or word[0] == '.' or (rest and rest[0] == '='):
-        return line, None
-    return line, (word if word.islower() else word.lower(), rest)
+def _split_lines(lines: list) -> list:
+    """For each line: (the line without its comment, (mnemonic, operand text) or None), or None
+    for a blank line. The key is there for a statement that may be a plain instruction (no
+    label, assignment or directive); the line by line pass reads the others in full. (One loop
+    over the lines: a call per line would cost as much as its work.)"""
+    out = []
+    append = out.append
+    for line in lines:
+        if ';' in line or '/' in line or '"' in line:
+            line = strip_comment(line)
+        parts = line.split(None, 1)
+        if not parts:
+            append(None)
+            continue
+        word = parts[0]
+        rest = parts[1] if len(parts) > 1 else ''
+        if ':' in word or '=' in word or word[0] == '.' or (rest and rest[0] == '='):
+            append((line, None))
+        else:
+            append((line, (word if word.islower() else word.lower(), rest)))
+    return out
 
 
 def _encode_ahead(split: list, start: int):
@@ -97,22 +103,22 @@ def _encode_ahead(split: list, start: int):
         if '::' in key[1]:
             _vopd_ahead(key)
             continue
-        rests = todo.get(key[0])
-        if rests is None:
-            todo[key[0]] = [key[1]]
+        keys = todo.get(key[0])
+        if keys is None:
+            todo[key[0]] = [key]
         else:
-            rests.append(key[1])
+            keys.append(key)
     for name in sorted(todo):
-        for rest in todo[name]:
+        for key in todo[name]:
             try:
-                items, has_expr, plain, named = operand_items_flagged(rest)
+                items, has_expr, plain, named = operand_items_flagged(key[1])
                 if has_expr:
                     continue
                 enc = encode_instruction(name, items, plain=plain, named=named)
             except AsmError:
                 continue
             if enc.fixup is None:
-                _remember((name, rest), enc)
+                _remember(key, enc)
 
 
 def _vopd_ahead(key):
@@ -172,7 +178,7 @@ class Assembler:
         if '/*' in text:
             text = blank_block_comments(text)
         lines = text.split('\n')
-        split = [_split_line(raw) for raw in lines]
+        split = _split_lines(lines)
         ahead = False    # encoded ahead yet (at the first uncached instruction naming no symbols)
         stmts = self._stmts
         chunks = self._chunks

@@ -874,7 +874,13 @@ def operand_items_flagged(text: str):
     r = _flag_cache.get(text)
     if r is not None:
         return r
-    got = _atom_items(text)
+    if ':[' in text:
+        got = _atom_items(text)
+    else:
+        # _atom_items, its commonest case first
+        got = _common_atom_items(text.split(','))
+        if got is None:
+            got = _split_exactly_items(text)
     if got is not None:
         items, flags = got
     else:
@@ -917,17 +923,16 @@ def _atom_items(text: str):
         pieces = _split_pieces(text)
         if pieces is None:
             return None
-    else:
-        pieces = text.split(',')
-    got = _common_atom_items(pieces)
-    if got is not None:
-        return got
-    if '[' in text or '(' in text:
-        # a comma may be inside brackets (`[v4, v5]`, `hwreg(1, 2)`): split exactly
-        pieces = _split_pieces(text)
-        if pieces is None:
-            return None
-    return _mixed_items(pieces, text)
+        got = _common_atom_items(pieces)
+        return got if got is not None else _mixed_items(pieces, text)
+    got = _common_atom_items(text.split(','))
+    return got if got is not None else _split_exactly_items(text)
+
+
+def _split_exactly_items(text: str):
+    """_mixed_items of a text whose commas may be inside brackets (`[v4, v5]`, `hwreg(1, 2)`)."""
+    pieces = _split_pieces(text) if '[' in text or '(' in text else text.split(',')
+    return None if pieces is None else _mixed_items(pieces, text)
 
 
 def _common_atom_items(pieces: list):
