@@ -289,178 +289,253 @@ def _bad(item, i):
 
 
 def _match_special(slot, item, st, i):
+    match = _SPECIAL_MATCHERS.get(slot.kind)
+    if match is None:
+        if slot.kind in ('waitcnt', 'delay', 'depctr'):
+            raise _bad(item, i)
+        raise AsmError(f"internal: unknown operand kind {slot.kind}")
+    match(slot, item, st, i)
+
+
+# Operand kinds beyond registers and sources: kind -> matcher (slot, item, state, index), which
+# stores the operand's fields in the state or raises Fail.
+
+def _match_imm(slot, item, st, i):
+    vals = st.vals
+    v = _imm_int(item, slot.lo, slot.hi)
+    if v is None:
+        raise _bad(item, i)
+    if type(v) is Expr:
+        raise Fail("expected absolute expression", item.col, i)
+    vals[slot.field] = v
+
+
+def _match_label(slot, item, st, i):
+    vals = st.vals
+    v = _imm_int(item, None, None)
+    if v is None:
+        raise _bad(item, i)
+    if type(v) is Expr:
+        if v.node[0] != 'sym':
+            raise Fail("expected an absolute expression or a label", item.col, i)
+        st.mods['_fixup'] = v
+        vals[slot.field] = 0
+    else:
+        vals[slot.field] = v
+
+
+def _match_v16(slot, item, st, i):
+    vals = st.vals
+    code = _accept_v16(item)
+    if code is None:
+        raise _bad(item, i)
+    vals[slot.field] = code if slot.field in _SRC_FIELDS else code - ops.VGPR_FIRST
+
+
+def _match_kimm(slot, item, st, i):
+    if type(item) is not Imm or item.neg or item.abs:
+        raise _bad(item, i)
+    v = item.value
+    if type(v) is Expr:
+        st.add_literal(('expr', id(v)), item.col)
+        st.lit_expr = v
+        return
+    if item.is_float:
+        from isa.asm.immediates import f16_bits, f32_bits
+        try:
+            lit = f16_bits(v) if slot.otype == 'f16' else f32_bits(v)
+        except ImmError:
+            raise _bad(item, i) from None
+    else:
+        hi = 0xFFFF if slot.otype == 'f16' else 0xFFFFFFFF
+        lo = -0x8000 if slot.otype == 'f16' else -0x80000000
+        if not lo <= v <= hi:
+            raise _bad(item, i)
+        lit = v & hi
+    st.add_literal(lit, item.col)
+
+
+def _match_imm32(slot, item, st, i):
+    if type(item) is not Imm or item.neg or item.abs:
+        raise _bad(item, i)
+    v = item.value
+    if type(v) is Expr:
+        st.add_literal(('expr', id(v)), item.col)
+        st.lit_expr = v
+        return
+    if item.is_float:
+        from isa.asm.immediates import f64_bits
+        v = f64_bits(v) & 0xFFFFFFFF
+    elif not -0x80000000 <= v <= 0xFFFFFFFF:
+        raise _bad(item, i)
+    st.add_literal(v & 0xFFFFFFFF, item.col)
+
+
+def _match_hwreg(slot, item, st, i):
+    vals = st.vals
+    if type(item) is Func and item.name == 'hwreg':
+        vals[slot.field] = special.hwreg_value(item)
+    else:
+        vals[slot.field] = _macro_imm(
+            item, i, "expected a hwreg macro, structured immediate or an absolute expression")
+
+
+def _match_sendmsg(slot, item, st, i):
     kind = slot.kind
     vals = st.vals
-    if kind == 'imm':
-        v = _imm_int(item, slot.lo, slot.hi)
-        if v is None:
+    if type(item) is Func and item.name == 'sendmsg':
+        vals[slot.field] = special.sendmsg_value(item, kind == 'sendmsg_rtn')
+    else:
+        vals[slot.field] = _macro_imm(item, i, "expected a sendmsg macro or an absolute expression")
+
+
+def _match_smem_offset(slot, item, st, i):
+    vals = st.vals
+    if type(item) is Reg:
+        code = _accept_sreg(_SMEM_SOFF_SLOT, item, st)
+        if code is None:
             raise _bad(item, i)
-        if type(v) is Expr:
-            raise Fail("expected absolute expression", item.col, i)
-        vals[slot.field] = v
-    elif kind == 'label':
+        vals['soffset'] = code
+    else:
         v = _imm_int(item, None, None)
         if v is None:
             raise _bad(item, i)
         if type(v) is Expr:
-            if v.node[0] != 'sym':
-                raise Fail("expected an absolute expression or a label", item.col, i)
-            st.mods['_fixup'] = v
-            vals[slot.field] = 0
-        else:
-            vals[slot.field] = v
-    elif kind == 'v16':
-        code = _accept_v16(item)
-        if code is None:
+            raise Fail("expected absolute expression", item.col, i)
+        _check_smem_offset(slot.name == 'buffer', v, item.col, i)
+        vals['offset'] = v
+        st.mods['_smem_imm'] = True
+
+
+def _match_saddr(slot, item, st, i):
+    vals = st.vals
+    if type(item) is Named and item.name == 'off' and item.value is None:
+        if slot.name == 'sreg':
             raise _bad(item, i)
-        vals[slot.field] = code if slot.field in _SRC_FIELDS else code - ops.VGPR_FIRST
-    elif kind == 'kimm':
-        if type(item) is not Imm or item.neg or item.abs:
-            raise _bad(item, i)
-        v = item.value
-        if type(v) is Expr:
-            st.add_literal(('expr', id(v)), item.col)
-            st.lit_expr = v
-            return
-        if item.is_float:
-            from isa.asm.immediates import f16_bits, f32_bits
-            try:
-                lit = f16_bits(v) if slot.otype == 'f16' else f32_bits(v)
-            except ImmError:
-                raise _bad(item, i) from None
-        else:
-            hi = 0xFFFF if slot.otype == 'f16' else 0xFFFFFFFF
-            lo = -0x8000 if slot.otype == 'f16' else -0x80000000
-            if not lo <= v <= hi:
-                raise _bad(item, i)
-            lit = v & hi
-        st.add_literal(lit, item.col)
-    elif kind == 'imm32':
-        if type(item) is not Imm or item.neg or item.abs:
-            raise _bad(item, i)
-        v = item.value
-        if type(v) is Expr:
-            st.add_literal(('expr', id(v)), item.col)
-            st.lit_expr = v
-            return
-        if item.is_float:
-            from isa.asm.immediates import f64_bits
-            v = f64_bits(v) & 0xFFFFFFFF
-        elif not -0x80000000 <= v <= 0xFFFFFFFF:
-            raise _bad(item, i)
-        st.add_literal(v & 0xFFFFFFFF, item.col)
-    elif kind == 'hwreg':
-        if type(item) is Func and item.name == 'hwreg':
-            vals[slot.field] = special.hwreg_value(item)
-        else:
-            vals[slot.field] = _macro_imm(
-                item, i, "expected a hwreg macro, structured immediate or an absolute expression")
-    elif kind in ('sendmsg', 'sendmsg_rtn'):
-        if type(item) is Func and item.name == 'sendmsg':
-            vals[slot.field] = special.sendmsg_value(item, kind == 'sendmsg_rtn')
-        else:
-            vals[slot.field] = _macro_imm(item, i, "expected a sendmsg macro or an absolute expression")
-    elif kind == 'smem_offset':
-        if type(item) is Reg:
-            code = _accept_sreg(_SMEM_SOFF_SLOT, item, st)
-            if code is None:
-                raise _bad(item, i)
-            vals['soffset'] = code
-        else:
-            v = _imm_int(item, None, None)
-            if v is None:
-                raise _bad(item, i)
-            if type(v) is Expr:
-                raise Fail("expected absolute expression", item.col, i)
-            _check_smem_offset(slot.name == 'buffer', v, item.col, i)
-            vals['offset'] = v
-            st.mods['_smem_imm'] = True
-    elif kind == 'saddr':
-        if type(item) is Named and item.name == 'off' and item.value is None:
-            if slot.name == 'sreg':
-                raise _bad(item, i)
-            vals['saddr'] = ops.NULL
-        elif slot.name == 'off':
-            raise _bad(item, i)
-        else:
-            code = _accept_sreg(slot, item, st)
-            if code is None:
-                raise _bad(item, i)
-            vals['saddr'] = code
-    elif kind == 'vaddr_off':
-        if type(item) is Named and item.name == 'off' and item.value is None:
-            st.mods['_vaddr'] = 0
-        elif type(item) is Reg and item.file == 'v' and item.tag == 'v' and not item.neg and not item.abs \
-                and (item.count == 1 or (slot.name == 'buf' and item.count == 2)):
-            vals[slot.field] = item.code
-            st.mods['_vaddr'] = item.count
-        else:
-            raise _bad(item, i)
-    elif kind == 'soffset':
-        if type(item) is Reg:
-            code = _accept_sreg(slot, item, st)
-        elif type(item) is Imm and not item.neg and not item.abs and type(item.value) is not Expr:
-            try:
-                code, lit = encode_float(item.value, 'i32') if item.is_float else encode_int(item.value, 'i32')
-            except ImmError:
-                code, lit = None, None
-            if lit is not None:
-                code = None
-        else:
-            code = None
-        if code is None:
-            raise _bad(item, i)
-        vals[slot.field] = code
-    elif kind == 'vinterp_src':
-        if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.count != 1 or item.neg == 'sext':
-            raise _bad(item, i)
-        if item.neg:
-            st.neg |= 1 << slot.index      # |x| is accepted and has no bit here
-        vals[slot.field] = ops.VGPR_FIRST + item.code
-    elif kind == 'exp_src':
-        if type(item) is Named and item.name == 'off' and item.value is None:
-            vals[slot.field] = 0
-        elif type(item) is Reg and item.file == 'v' and item.tag == 'v' and item.count == 1 and not item.neg \
-                and not item.abs:
-            vals[slot.field] = item.code
-            vals['en'] = vals.get('en', 0) | 1 << slot.index
-        else:
-            raise _bad(item, i)
-    elif kind == 'exp_tgt':
-        vals[slot.field] = _exp_target(item, i)
-    elif kind == 'mimg_data':
-        if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.neg or item.abs:
-            raise _bad(item, i)
-        n = item.count
-        kind = slot.name
-        # the data register sizes LLVM has forms for
-        if n == 1 and kind == 'msaa':
-            raise Fail("operands are not valid for this GPU or mode", None, 90)
-        if n > 5 or (kind == 'gather' and n not in (2, 4, 5)) or (kind == 'cmpswap' and n < 2) or \
-                (kind == 'atomic' and n == 4):
-            raise _bad(item, i)
-        vals['vdata'] = item.code
-        st.mods['_vdata'] = (n, item.col, i)
-    elif kind == 'mimg_addr':
-        if type(item) is RegList and len(item.parts) == 1:
-            item = item.parts[0]
-        if type(item) is RegList or (type(item) is Reg and item.parts is not None and len(item.parts) > 1):
-            parts = item.parts
-        elif type(item) is Reg:
-            parts = None
-        else:
-            raise _bad(item, i)
-        for r in parts or (item,):
-            if r.file != 'v' or r.tag != 'v' or r.neg or r.abs:
-                raise _bad(r, i)
-        vals['vaddr'] = (parts[0] if parts else item).code
-        st.mods['_vaddr'] = (parts, item, i)
-    elif kind == 'attr':
-        vals['attr'], vals['attr_chan'] = _interp_attr(item, i)
+        vals['saddr'] = ops.NULL
+    elif slot.name == 'off':
+        raise _bad(item, i)
     else:
-        if kind in ('waitcnt', 'delay', 'depctr'):
+        code = _accept_sreg(slot, item, st)
+        if code is None:
             raise _bad(item, i)
-        raise AsmError(f"internal: unknown operand kind {kind}")
+        vals['saddr'] = code
+
+
+def _match_vaddr_off(slot, item, st, i):
+    vals = st.vals
+    if type(item) is Named and item.name == 'off' and item.value is None:
+        st.mods['_vaddr'] = 0
+    elif type(item) is Reg and item.file == 'v' and item.tag == 'v' and not item.neg and not item.abs \
+            and (item.count == 1 or (slot.name == 'buf' and item.count == 2)):
+        vals[slot.field] = item.code
+        st.mods['_vaddr'] = item.count
+    else:
+        raise _bad(item, i)
+
+
+def _match_soffset(slot, item, st, i):
+    vals = st.vals
+    if type(item) is Reg:
+        code = _accept_sreg(slot, item, st)
+    elif type(item) is Imm and not item.neg and not item.abs and type(item.value) is not Expr:
+        try:
+            code, lit = encode_float(item.value, 'i32') if item.is_float else encode_int(item.value, 'i32')
+        except ImmError:
+            code, lit = None, None
+        if lit is not None:
+            code = None
+    else:
+        code = None
+    if code is None:
+        raise _bad(item, i)
+    vals[slot.field] = code
+
+
+def _match_vinterp_src(slot, item, st, i):
+    vals = st.vals
+    if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.count != 1 or item.neg == 'sext':
+        raise _bad(item, i)
+    if item.neg:
+        st.neg |= 1 << slot.index      # |x| is accepted and has no bit here
+    vals[slot.field] = ops.VGPR_FIRST + item.code
+
+
+def _match_exp_src(slot, item, st, i):
+    vals = st.vals
+    if type(item) is Named and item.name == 'off' and item.value is None:
+        vals[slot.field] = 0
+    elif type(item) is Reg and item.file == 'v' and item.tag == 'v' and item.count == 1 and not item.neg \
+            and not item.abs:
+        vals[slot.field] = item.code
+        vals['en'] = vals.get('en', 0) | 1 << slot.index
+    else:
+        raise _bad(item, i)
+
+
+def _match_exp_tgt(slot, item, st, i):
+    vals = st.vals
+    vals[slot.field] = _exp_target(item, i)
+
+
+def _match_mimg_data(slot, item, st, i):
+    vals = st.vals
+    if type(item) is not Reg or item.file != 'v' or item.tag != 'v' or item.neg or item.abs:
+        raise _bad(item, i)
+    n = item.count
+    kind = slot.name
+    # the data register sizes LLVM has forms for
+    if n == 1 and kind == 'msaa':
+        raise Fail("operands are not valid for this GPU or mode", None, 90)
+    if n > 5 or (kind == 'gather' and n not in (2, 4, 5)) or (kind == 'cmpswap' and n < 2) or \
+            (kind == 'atomic' and n == 4):
+        raise _bad(item, i)
+    vals['vdata'] = item.code
+    st.mods['_vdata'] = (n, item.col, i)
+
+
+def _match_mimg_addr(slot, item, st, i):
+    vals = st.vals
+    if type(item) is RegList and len(item.parts) == 1:
+        item = item.parts[0]
+    if type(item) is RegList or (type(item) is Reg and item.parts is not None and len(item.parts) > 1):
+        parts = item.parts
+    elif type(item) is Reg:
+        parts = None
+    else:
+        raise _bad(item, i)
+    for r in parts or (item,):
+        if r.file != 'v' or r.tag != 'v' or r.neg or r.abs:
+            raise _bad(r, i)
+    vals['vaddr'] = (parts[0] if parts else item).code
+    st.mods['_vaddr'] = (parts, item, i)
+
+
+def _match_attr(slot, item, st, i):
+    vals = st.vals
+    vals['attr'], vals['attr_chan'] = _interp_attr(item, i)
+
+
+_SPECIAL_MATCHERS = {
+    'imm': _match_imm,
+    'label': _match_label,
+    'v16': _match_v16,
+    'kimm': _match_kimm,
+    'imm32': _match_imm32,
+    'hwreg': _match_hwreg,
+    'sendmsg': _match_sendmsg,
+    'sendmsg_rtn': _match_sendmsg,
+    'smem_offset': _match_smem_offset,
+    'saddr': _match_saddr,
+    'vaddr_off': _match_vaddr_off,
+    'soffset': _match_soffset,
+    'vinterp_src': _match_vinterp_src,
+    'exp_src': _match_exp_src,
+    'exp_tgt': _match_exp_tgt,
+    'mimg_data': _match_mimg_data,
+    'mimg_addr': _match_mimg_addr,
+    'attr': _match_attr,
+}
 
 
 def _exp_target(item, i):
