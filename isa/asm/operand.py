@@ -874,13 +874,13 @@ def operand_items_flagged(text: str):
     r = _flag_cache.get(text)
     if r is not None:
         return r
+    # atom by atom where the text allows (see _fast_atom), skipping the pieces' caches: a new
+    # line mostly combines known atoms in a new way
     if ':[' in text:
-        got = _atom_items(text)
+        pieces = _split_pieces(text)
+        got = None if pieces is None else _common_atom_items(pieces) or _mixed_items(pieces, text)
     else:
-        # _atom_items, its commonest case first
-        got = _common_atom_items(text.split(','))
-        if got is None:
-            got = _split_exactly_items(text)
+        got = _common_atom_items(text.split(',')) or _split_exactly_items(text)
     if got is not None:
         items, flags = got
     else:
@@ -912,21 +912,6 @@ def _piece_items(text: str):
         items += e[0]
         flags |= e[1]
     return items, flags
-
-
-def _atom_items(text: str):
-    """(items, flags) of an operand text, read atom by atom (see _fast_atom) where its atoms
-    are separated by commas and spaces; a piece with another spelling is read whole, as
-    _piece_items reads it. None where the text does not split so simply. The pieces' caches
-    are skipped for the atoms: a new line mostly combines known atoms in a new way."""
-    if ':[' in text:
-        pieces = _split_pieces(text)
-        if pieces is None:
-            return None
-        got = _common_atom_items(pieces)
-        return got if got is not None else _mixed_items(pieces, text)
-    got = _common_atom_items(text.split(','))
-    return got if got is not None else _split_exactly_items(text)
 
 
 def _split_exactly_items(text: str):
