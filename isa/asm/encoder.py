@@ -693,17 +693,21 @@ def _read_bits(item, i):
     return _bit_list(item, i)
 
 
-def _read_quad_perm(item, i):
+def _lane_selects(item, i, count: int, bits: int, wrong_count: str) -> int:
+    """A list of `count` lane selects of `bits` bits each (quad_perm, dpp8), packed low first."""
     v = item.value
-    if not isinstance(v, list) or len(v) != 4:
-        raise Fail("expected a 2-bit value" if isinstance(v, list) else "expected a left square bracket",
-                   item.vcol, i)
+    if not isinstance(v, list) or len(v) != count:
+        raise Fail(wrong_count if isinstance(v, list) else "expected a left square bracket", item.vcol, i)
     out = 0
     for k, e in enumerate(v):
-        if not isinstance(e, int) or not 0 <= e <= 3:
-            raise Fail("expected a 2-bit value", item.vcol, i)
-        out |= e << (2 * k)
+        if not isinstance(e, int) or not 0 <= e < 1 << bits:
+            raise Fail(f"expected a {bits}-bit value", item.vcol, i)
+        out |= e << (bits * k)
     return out
+
+
+def _read_quad_perm(item, i):
+    return _lane_selects(item, i, 4, 2, "expected a 2-bit value")
 
 
 def _read_row(item, i):
@@ -716,16 +720,7 @@ def _read_row(item, i):
 
 
 def _read_dpp8(item, i):
-    v = item.value
-    if not isinstance(v, list) or len(v) != 8:
-        raise Fail("expected a comma" if isinstance(v, list) else "expected a left square bracket",
-                   item.vcol, i)
-    out = 0
-    for k, e in enumerate(v):
-        if not isinstance(e, int) or not 0 <= e <= 7:
-            raise Fail("expected a 3-bit value", item.vcol, i)
-        out |= e << (3 * k)
-    return out
+    return _lane_selects(item, i, 8, 3, "expected a comma")
 
 
 def _read_mask(item, i):
