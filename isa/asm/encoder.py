@@ -332,14 +332,23 @@ def _match_v16(slot, item, st, i):
     vals[slot.field] = code if slot.field in _SRC_FIELDS else code - ops.VGPR_FIRST
 
 
-def _match_kimm(slot, item, st, i):
+def _expression_literal(item, st, i) -> bool:
+    """Refuses all but a plain immediate; one that is an expression becomes the literal, resolved
+    later (True)."""
     if type(item) is not Imm or item.neg or item.abs:
         raise _bad(item, i)
     v = item.value
     if type(v) is Expr:
         st.add_literal(('expr', id(v)), item.col)
         st.lit_expr = v
+        return True
+    return False
+
+
+def _match_kimm(slot, item, st, i):
+    if _expression_literal(item, st, i):
         return
+    v = item.value
     if item.is_float:
         from isa.asm.immediates import f16_bits, f32_bits
         try:
@@ -356,13 +365,9 @@ def _match_kimm(slot, item, st, i):
 
 
 def _match_imm32(slot, item, st, i):
-    if type(item) is not Imm or item.neg or item.abs:
-        raise _bad(item, i)
-    v = item.value
-    if type(v) is Expr:
-        st.add_literal(('expr', id(v)), item.col)
-        st.lit_expr = v
+    if _expression_literal(item, st, i):
         return
+    v = item.value
     if item.is_float:
         from isa.asm.immediates import f64_bits
         v = f64_bits(v) & 0xFFFFFFFF
