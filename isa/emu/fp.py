@@ -470,9 +470,9 @@ def binop(op, a, b, fmt: Fmt) -> np.ndarray:
             out = f32_to_f16(bits32(r))
         else:
             r = ufunc(view(a, fmt), view(b, fmt))
-            if not np.size(r) or not np.isnan(np.max(r)):     # the maximum is NaN if any value is
-                return to_bits(r, fmt)
             out = to_bits(r, fmt)
+            if not np.size(r) or not np.isnan(np.max(r)):     # no NaN result: no NaN rule to apply
+                return out
     return fix_nan(out, [a, b], fmt)
 
 
