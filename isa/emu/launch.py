@@ -132,9 +132,7 @@ class Geometry:
 
     def workgroup_ids(self, first: int, count: int) -> np.ndarray:
         """[count, 3] (x, y, z) ids of consecutive linear workgroups (x fastest)."""
-        cx, cy, _ = self.counts
-        lin = np.arange(first, first + count, dtype=np.int64)
-        return np.stack([lin % cx, (lin // cx) % cy, lin // (cx * cy)], axis=1)
+        return np.stack([self.workgroup_id(dim, first, count) for dim in range(3)], axis=1)
 
     def workgroup_id(self, dim: int, first: int, count: int) -> np.ndarray:
         """[count] ids in dimension `dim` of consecutive linear workgroups."""
@@ -265,14 +263,11 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
     L = kernel.lanes
     kd = kernel.kd
     dims = kd.enable_vgpr_workitem_id
-    if geo.no_edges:
+    sizes = None if geo.no_edges else geo.sizes(geo.workgroup_ids(first_wg, nwg))
+    if sizes is None or (sizes == np.array(geo.workgroup)).all():
         layout = _full_layout(tuple(geo.workgroup), nwg, L, dims)
     else:
-        sizes = geo.sizes(geo.workgroup_ids(first_wg, nwg))
-        if (sizes == np.array(geo.workgroup)).all():
-            layout = _full_layout(tuple(geo.workgroup), nwg, L, dims)
-        else:
-            layout = _layout(sizes, L, dims)
+        layout = _layout(sizes, L, dims)
     W = layout.waves
     waves_per, wg_of_wave = layout.waves_per, layout.wg_of_wave
     b = Batch(W, L, nvgpr, nwg, lds, pool)
