@@ -220,13 +220,16 @@ def vector_source(code: int, bits: int, ctx: Ctx, literal: int | None = None, dt
     return lambda b, g: np.broadcast_to(read(b, g)[:, None], (g.n, b.L))
 
 
+def same_in_every_wave(values: np.ndarray) -> bool:
+    """Whether per-wave values [n] (an SGPR of a group) are one value, as a kernel argument is."""
+    return values.size == 1 or values.min() == values.max()
+
+
 def sgpr_lanes(values: np.ndarray, lanes: int) -> np.ndarray:
     """Per-wave values [n] as a VALU source: one [1, 1] value when every wave holds the same
-    (a kernel argument: numpy runs the op with a scalar operand), else repeated into a
-    contiguous [n, L] array."""
-    first = values[:1]
-    if values.size == 1 or values.min() == values.max():
-        return first.reshape(1, 1).copy()
+    (numpy runs the op with a scalar operand), else repeated into a contiguous [n, L] array."""
+    if same_in_every_wave(values):
+        return values[:1].reshape(1, 1).copy()
     return np.repeat(values, lanes).reshape(values.size, lanes)
 
 

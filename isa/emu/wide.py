@@ -16,7 +16,7 @@ and only without clamp; the results are the general path's bit for bit.
 import numpy as np
 
 from isa import operands as opd
-from isa.emu.access import Ctx, constant_bits, mask_dest, scalar_source, store
+from isa.emu.access import Ctx, constant_bits, mask_dest, same_in_every_wave, scalar_source, store
 from isa.emu.state import EXEC, NULL, NUM_SCALAR, U32, U64, VCC
 
 _HIGH = U64(32)
@@ -42,7 +42,7 @@ def _source32(code: int, ctx: Ctx, literal, dtype: str):
 
     def sgpr(b, g):
         v = read(b, g)
-        if v.size == 1 or v.min() == v.max():      # the same in every wave: one value
+        if same_in_every_wave(v):
             return v[0]
         return v[:, None]
     return sgpr
