@@ -15,12 +15,12 @@ a scratch_size, a dispatch runs at most scratch_size // scratch_per_wave waves a
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 from isa.codeobj.descriptor import DESCRIPTOR_SIZE, KernelDescriptor
-from isa.emu import scalar
+from isa.emu import lazy, scalar
 from isa.emu.errors import LaunchError
 from isa.emu.state import U32, U64, Batch
 from isa.errors import CodeObjectError
@@ -197,6 +197,21 @@ class _Layout:
     def waves(self) -> int:
         return self.wg_of_wave.size
 
+    @cached_property
+    def v0_affine(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(base [W], lanes [L]) with v0 = base + lanes in every wave, when every lane exists
+        and the work-item ids have that form (they do for any workgroup shape whose rows are
+        a multiple of the wave), else None."""
+        if not self.exists.all():
+            return None
+        v0 = self.v0.astype(np.int64)
+        lanes = v0[0] - v0[0, 0]
+        if not (v0 - v0[:, :1] == lanes).all():
+            return None
+        base = self.v0[:, 0].copy()
+        base.flags.writeable = False
+        return base, lanes
+
 
 def _layout(sizes: np.ndarray, lanes: int, dims: int) -> _Layout:
     """The layout of workgroups of the given [k, 3] sizes: one work-item pattern per distinct
@@ -258,8 +273,10 @@ def _hardware_registers(b: Batch, mode: int, nvgpr: int, lds: int, apertures) ->
 
 
 def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: int, nvgpr: int,
-                lds: int, private: int, first_wave: int, slot_base: int, apertures, pool=None) -> Batch:
-    """The initial state of the waves of workgroups first_wg .. first_wg + nwg - 1."""
+                lds: int, private: int, first_wave: int, slot_base: int, apertures, pool=None,
+                lazy_ok: bool = False) -> Batch:
+    """The initial state of the waves of workgroups first_wg .. first_wg + nwg - 1. With
+    lazy_ok, lane-affine values may be held per wave (isa.emu.lazy), v0 among them."""
     L = kernel.lanes
     kd = kernel.kd
     dims = kd.enable_vgpr_workitem_id
@@ -275,7 +292,19 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
     b.wave_in_wg[:] = layout.wave_in_wg
     b.wave_id[:] = first_wave + np.arange(W)
     b.wg_first_wave[:] = layout.first_of_wg
-    b.V[0] = layout.v0
+    # VGPRs other than the work-item ids start at zero (on hardware: whatever the register file
+    # held), held per wave where that is allowed, so that no lane pays for them.
+    b.lazy_ok = lazy_ok and L == 32
+    held_v0 = layout.v0_affine if b.lazy_ok else None
+    if held_v0 is None:
+        b.V[0] = layout.v0
+    else:
+        b.lazy[0] = lazy.Held(0, W, lazy.Affine(held_v0[0], held_v0[1]))
+    if b.lazy_ok:
+        zero = lazy.Affine(0)
+        b.lazy.update((r, lazy.Held(0, W, zero)) for r in range(1, nvgpr))
+    else:
+        b.V[1:] = 0
     b.set_exec(slice(None), layout.exists)
 
     # private memory: one slot per wave in flight

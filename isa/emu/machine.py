@@ -134,12 +134,15 @@ class Emulator:
                 wgs = min(wgs, slots // per_group)
         result = DispatchResult(workgroups=geo.workgroups)
         state = _Run(prog, kernel, budget, tracer, result, should_stop)
+        # Lane-affine values held per wave (isa.emu.lazy) leave rows of V stale, which the
+        # tracer and the checker read.
+        lazy_ok = tracer is None and not check and _env_flag("AMDRT_EMU_LAZY") != "0"
         with np.errstate(all="ignore"):
             first = 0
             while first < geo.workgroups:
                 count = min(wgs, geo.workgroups - first)
                 b = build_batch(kernel, dispatch, geo, first, count, max(nvgpr, prog.max_vgpr), lds, private,
-                                result.waves, 0, self.apertures, self.pool)
+                                result.waves, 0, self.apertures, self.pool, lazy_ok=lazy_ok)
                 b.memory = memory
                 if check:
                     from isa.emu.hazards import Tracker

@@ -10,17 +10,22 @@ its terminator says where the waves go next.
 
 from dataclasses import dataclass, field
 
+from isa import operands as opd
 from isa.decode import Inst, decode
 from isa.disasm import disassemble_inst
-from isa.emu import control, lds, scalar, vector, vmem, wmma, xlane
+from isa.emu import control, lazy, lazy_valu, lds, scalar, vector, vmem, wmma, xlane
 from isa.emu.access import Apertures, Ctx
 from isa.emu.alu import AluTables
 from isa.emu.errors import EmulatorError, IllegalInstruction, MemoryFault
+from isa.emu.hazards import registers
 
 PC_OPS = frozenset({"s_getpc_b64", "s_setpc_b64", "s_swappc_b64", "s_call_b64", "s_rfe_b64"})
 VALU_BASES = frozenset({"VOP1", "VOP2", "VOPC", "VOP3", "VOP3SD", "VOP3P"})
 SALU_BASES = frozenset({"SOP1", "SOP2", "SOPC", "SOPK"})
 VMEM_BASES = frozenset({"GLOBAL", "FLAT", "SCRATCH", "MUBUF"})
+NO_VGPR_BASES = SALU_BASES | {"SOPP", "SMEM"}
+# Formats whose VGPR operands isa.emu.hazards.registers names completely.
+KNOWN_VGPR_BASES = VALU_BASES | VMEM_BASES | {"VOPD", "DS"}
 
 
 def describe(inst: Inst, pc: int = 0) -> str:
@@ -52,6 +57,35 @@ class Block:
 
     def __post_init__(self):
         self.size = len(self.steps)
+
+
+def _lazy_aware(inst: Inst, op, ctx: Ctx):
+    """`op` made safe around held lane-affine VGPRs (isa.emu.lazy): the affine form of index
+    arithmetic where there is one, else a closure that first materializes the held registers
+    the instruction touches (all of them when its VGPR operands are not known)."""
+    if op is None or inst.op is None or inst.base in NO_VGPR_BASES:
+        return op
+    if inst.base not in KNOWN_VGPR_BASES or "movrel" in inst.op.mnemonic:
+        def settle_all(b, g):
+            if b.lazy:
+                lazy.settle_all(b)
+            op(b, g)
+        return settle_all
+    reads, writes, loads, _ = registers(inst, ctx.lanes)
+    regs = tuple(sorted({r - opd.VGPR_FIRST for r in reads + writes + loads if r >= opd.VGPR_FIRST}))
+    fast = lazy_valu.compile_affine(inst, ctx, op, regs)
+    if fast is not None:
+        return fast
+    handled = getattr(op, "lazy_registers", ())      # VGPRs the op settles itself
+    regs = tuple(r for r in regs if r not in handled)
+    if not regs:
+        return op
+
+    def settle(b, g):
+        if b.lazy:
+            lazy.settle(b, regs)
+        op(b, g)
+    return settle
 
 
 def _raiser(error: EmulatorError):
@@ -223,7 +257,8 @@ class Program:
                 break
             flow = self.flow(pc)
             hooks = self.instrument(inst, pc, self.ctx) if self.instrument is not None else (None, None)
-            step_ops = tuple(f for f in (hooks[0], flow.op, hooks[1]) if f is not None)
+            op = _lazy_aware(inst, flow.op, self.ctx) if self.instrument is None else flow.op
+            step_ops = tuple(f for f in (hooks[0], op, hooks[1]) if f is not None)
             ops.extend(step_ops)
             op_pcs.extend([pc] * len(step_ops))
             steps.append(Step(pc, inst, step_ops))

@@ -59,8 +59,8 @@ class HardwareRegisters(dict):
 
 class Batch:
     """The waves of one batch of workgroups (all waves of a workgroup are in the same batch).
-    VGPRs start with whatever the register file held before, as on hardware (the launch
-    initializes v0 only); SGPRs, SCC and LDS start at zero."""
+    The launch (isa.emu.launch) sets v0 and zeroes the other VGPRs; SGPRs, SCC and LDS start at
+    zero."""
 
     def __init__(self, nwaves: int, lanes: int, nvgpr: int, nworkgroups: int, lds_bytes: int,
                  pool: ArrayPool | None = None):
@@ -87,6 +87,8 @@ class Batch:
         self.hazards = None                           # hazards.Tracker when checking is on
         self.memory = None                            # the Memory the dispatch runs against
         self.clock = 0                                # wave-instructions executed so far (a cycle counter)
+        self.lazy = {}                                # VGPR -> lazy.Held: rows of V not yet written
+        self.lazy_ok = False                          # whether instructions may hold VGPRs lazily
 
     # -- lane masks ---------------------------------------------------------------------------
     def mask_bits(self, code: int, sel) -> np.ndarray:

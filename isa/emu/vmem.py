@@ -11,7 +11,7 @@ atomics resolve conflicting lanes in wave, then lane order (isa.emu.atomics).
 
 import numpy as np
 
-from isa.emu import atomics, datamove
+from isa.emu import atomics, datamove, lazy
 from isa.emu.access import Ctx, active, read_vgprs, scalar_source, spread, store, write_vgprs
 from isa.emu.errors import IllegalInstruction, MemoryFault
 from isa.emu.lds import atomic_apply, lds_read, lds_write
@@ -138,9 +138,9 @@ def _global_address(inst, ctx: Ctx):
 
 def _global_span(inst, ctx: Ctx):
     """For the fast path of dword accesses: (batch, group) -> (base, low) with every lane's
-    address base + low (base an int, low uint32 [n, L]) when the group is full and the high
-    address halves (64-bit VGPR form) or the SGPR bases (saddr form) are the same for all
-    lanes; else None."""
+    address base + low (base an int; low uint32 [n, L], or a held lazy.Affine) when the group
+    is full and the high address halves (64-bit VGPR form) or the SGPR bases (saddr form) are
+    the same for all lanes; else None."""
     f = inst.fields
     offset = _sext(f["offset"], 13)
     r = f["addr"]
@@ -153,18 +153,41 @@ def _global_span(inst, ctx: Ctx):
             first = int(base[0])
             if g.n > 1 and (int(base.min()) != first or int(base.max()) != first):
                 return None
-            return first + offset, b.V[r, g.sel]
+            return first + offset, _low(b, g, r)
         return span_s
 
     def span_v(b, g):
         if not g.full:
             return None
-        hi = b.V[r + 1, g.sel]
-        top = int(hi.min())
-        if int(hi.max()) != top:
-            return None
-        return (top << 32) + offset, b.V[r, g.sel]
+        held = lazy.get(b, g, r + 1) if b.lazy else None
+        if held is not None:
+            top = held.same_value()
+            if top is None:
+                return None
+        else:
+            if b.lazy:
+                lazy.settle(b, (r + 1,))
+            hi = b.V[r + 1, g.sel]
+            top = int(hi.min())
+            if int(hi.max()) != top:
+                return None
+        return (top << 32) + offset, _low(b, g, r)
     return span_v
+
+
+def _low(b: Batch, g: Group, r: int):
+    """The low address halves in VGPR r: its held Affine (with a base per wave), or its rows."""
+    if b.lazy:
+        held = lazy.get(b, g, r)
+        if held is not None:
+            return held if isinstance(held.base, np.ndarray) else held.rows(g.n, b.L)
+        lazy.settle(b, (r,))
+    return b.V[r, g.sel]
+
+
+def _address_registers(inst) -> tuple[int, ...]:
+    f = inst.fields
+    return (f["addr"],) if f["saddr"] not in (NULL, 0x7F) else (f["addr"], f["addr"] + 1)
 
 
 def _flat_span(inst, ctx: Ctx):
@@ -211,6 +234,22 @@ def consecutive(low: np.ndarray, step: int) -> bool:
     return int(offsets.min()) == first == int(offsets.max())
 
 
+def _affine_run(low: lazy.Affine, step: int, L: int) -> int | None:
+    """low[0] when the held low address halves are low[0], low[0] + step, ... over the
+    waves' lanes in order (no wrap past 2**32), else None."""
+    if low.lanes is None:
+        return None
+    n = low.base.size
+    first = int(low.base[0])
+    if low.span != step * (L - 1) or first + step * (n * L - 1) > 0xFFFFFFFF:
+        return None
+    if not np.array_equal(low.lanes, _ramp(L, step)):
+        return None
+    if n > 1 and not np.array_equal(low.base - U32(first), _ramp(n, step * L)):
+        return None
+    return first
+
+
 def dword_lanes(b: Batch, found, nbytes: int, write: bool):
     """(uint32 view of the memory the lanes touch, each lane's dword index in it as intp [N])
     for a span from _global_span whose lanes are all dword aligned inside one mapping, or None.
@@ -222,6 +261,13 @@ def dword_lanes(b: Batch, found, nbytes: int, write: bool):
     if found is None or words is None:
         return None
     base, low = found
+    if isinstance(low, lazy.Affine):
+        first = _affine_run(low, nbytes, b.L)
+        if first is not None and base + first >= 0 and (base + first) % 4 == 0:
+            view = words(base + first, low.base.size * b.L * nbytes, write)
+            if view is not None:
+                return view, None
+        low = low.rows(low.base.size, b.L)
     if consecutive(low, nbytes):
         start = base + int(low.reshape(-1)[0])
         if start >= 0 and start % 4 == 0 and start + low.size * nbytes <= 1 << 64:
@@ -328,7 +374,7 @@ def _write(b: Batch, g: Group, t: Target, data: np.ndarray) -> None:
         mem_write(b, g, t.addrs[rest], data[rest], rows[rest])
 
 
-def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None):
+def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None, addr_regs=()):
     ctx.use_vgpr(rd, shape.dwords)
 
     def load(b, g):
@@ -336,10 +382,16 @@ def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None):
         raw = _read(b, g, t, shape.nbytes)
         write_vgprs(b, g, rd, datamove.to_vgprs(raw, shape), shape.half)
     if span is not None and shape.nbytes % 4 == 0:
+        written = tuple(range(rd, rd + shape.dwords))
+
         def load_dwords(b, g):
             found = dword_lanes(b, span(b, g), shape.nbytes, False)
             if found is None:
+                if b.lazy:
+                    lazy.settle(b, addr_regs + written)
                 return load(b, g)
+            if b.lazy:
+                lazy.overwrite(b, g, rd, shape.dwords)
             view, index = found
             if index is None:
                 rows = view.reshape(-1, shape.dwords)
@@ -351,6 +403,7 @@ def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None):
                     np.take(view[i:], index, out=b.V[rd + i, g.sel].reshape(-1), mode="wrap")
                 else:
                     b.V[rd + i, g.sel] = view[i:].take(index, mode="wrap").reshape(g.n, b.L)
+        load_dwords.lazy_registers = addr_regs + written
         return load_dwords
     if shape.nbytes == 4 and shape.half is None:
         def load_b32(b, g):
@@ -363,7 +416,7 @@ def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None):
     return load
 
 
-def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None):
+def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None, addr_regs=()):
     ctx.use_vgpr(rdata, shape.dwords)
 
     def store_(b, g):
@@ -373,6 +426,8 @@ def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None):
         def store_dwords(b, g):
             found = dword_lanes(b, span(b, g), shape.nbytes, True)
             if found is None:
+                if b.lazy:
+                    lazy.settle(b, addr_regs)
                 return store_(b, g)
             view, index = found
             if index is None:
@@ -382,6 +437,7 @@ def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None):
                 return
             for i in range(shape.dwords):        # later lanes win, as on hardware
                 view[i:][index] = b.V[rdata + i, g.sel].reshape(-1)
+        store_dwords.lazy_registers = addr_regs
         return store_dwords
     return store_
 
@@ -610,9 +666,11 @@ def compile_vmem(inst, ctx: Ctx):
     if m in ("global_load_addtid_b32", "global_store_addtid_b32"):
         return _addtid(inst, ctx, load="load" in m)
     span = None
+    addr_regs = ()
     if base == "GLOBAL":
         address = _global_address(inst, ctx)
         span = _global_span(inst, ctx)
+        addr_regs = _address_registers(inst)
     elif base == "FLAT":
         address = _flat_address(inst, ctx)
         span = _flat_span(inst, ctx)
@@ -623,8 +681,8 @@ def compile_vmem(inst, ctx: Ctx):
     kind = m.split("_", 2)[2]
     shape = datamove.parse(kind)
     if "_load_" in m:
-        return _load(address, shape, f["vdst"], ctx, span)
-    return _store(address, shape, f["data"], ctx, span)
+        return _load(address, shape, f["vdst"], ctx, span, addr_regs)
+    return _store(address, shape, f["data"], ctx, span, addr_regs)
 
 
 def _addtid(inst, ctx: Ctx, load: bool):
