@@ -20,6 +20,7 @@ NaN rules of the hardware and round exactly:
   emulation is proved (huge, tiny, or overflowing intermediates).
 """
 
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -327,11 +328,25 @@ def fma_fast(fmt: Fmt):
 # neighbours of the narrow format: every such midpoint is a number of the wide format, so the
 # exact sum and s are never on different sides of one, and only a tie can be decided wrongly.
 # Lanes whose s is a midpoint, whose result is zero, denormal or the smallest normal (the
-# midpoint test assumes a normal result) or NaN (the NaN rules) take the exact path.
-_TWICE = {  # narrow fmt -> wide float type, its unsigned type, its width, wide mantissa bits dropped
-    "f32": (np.float64, np.uint64, 64, 52 - 23),
-    "f16": (np.float32, np.uint32, 32, 23 - 10),
-}
+# midpoint test assumes a normal result) or NaN (the NaN rules) take the exact path, except
+# where s is an exact zero (a zero sum of f64 numbers is exact and has the right sign).
+class _Twice:
+    """The wide format of a narrow one for the fast fused multiply-add, and the constants of
+    its tests."""
+
+    def __init__(self, fmt: Fmt, wide_t, wide_u, wide_i):
+        self.wide_t, self.wide_u, self.wide_i = wide_t, wide_u, wide_i
+        wide_mant = np.finfo(wide_t).nmant
+        # the mantissa bits of s below the narrow format's, shifted to the top of the word
+        self.shift = wide_u(8 * np.dtype(wide_t).itemsize - (wide_mant - fmt.mant))
+        # a midpoint has only the top one of them set: then the shifted word is the most negative
+        self.most_negative = wide_i(np.iinfo(wide_i).min)
+        self.min_normal = fmt.ftype(2.0 ** (1 - fmt.bias))
+        self.narrow_bits = np.uint32 if fmt is F32 else np.uint16
+
+
+_TWICE = {"f32": _Twice(F32, np.float64, np.uint64, np.int64),
+          "f16": _Twice(F16, np.float32, np.uint32, np.int32)}
 
 
 def _float_view(bits, fmt: Fmt) -> np.ndarray:
@@ -340,40 +355,57 @@ def _float_view(bits, fmt: Fmt) -> np.ndarray:
     return np.asarray(bits, np.uint32).view(np.float32)
 
 
+_SCRATCH = threading.local()
+_SCRATCH_KEPT = 4
+
+
+def _scratch(shape, dtype) -> np.ndarray:
+    """A work array of shape and dtype kept per thread between calls (fresh large arrays can
+    come from newly mapped memory, whose first touch costs more than the arithmetic). Its
+    caller must not return it or keep it past the call."""
+    kept = getattr(_SCRATCH, "arrays", None)
+    if kept is None:
+        kept = _SCRATCH.arrays = {}
+    key = (shape, dtype)
+    work = kept.get(key)
+    if work is None:
+        if len(kept) >= _SCRATCH_KEPT:
+            kept.clear()
+        work = kept[key] = np.empty(shape, dtype)
+    return work
+
+
 def _fma_rounded_twice(a, b, c, fmt: Fmt) -> np.ndarray:
-    wide_t, wide_u, wide_bits, dropped = _TWICE[fmt.name]
+    tw = _TWICE[fmt.name]
     x, y, z = _float_view(a, fmt), _float_view(b, fmt), _float_view(c, fmt)
     shape = x.shape if x.shape == y.shape == z.shape else np.broadcast_shapes(x.shape, y.shape, z.shape)
-    s = np.empty(shape or (1,), wide_t)              # ufuncs give scalars for 0-d arrays
+    s = _scratch(shape or (1,), tw.wide_t)           # ufuncs give scalars for 0-d arrays
     with np.errstate(invalid="ignore", over="ignore"):
-        np.copyto(s, x)                              # widening first makes the product one plain multiply
+        np.copyto(s, x)                              # widened first: the product is one exact multiply
         np.multiply(s, y, out=s)
         np.add(s, z, out=s)
         r = s.astype(fmt.ftype)
-    r = r.view(np.uint32) if fmt is F32 else r.view(np.uint16).astype(np.uint32)
-    # The result's magnitude bits at the top of a uint32, minus those of the smallest normal
-    # (+1): zero, denormals and the smallest normal wrap around above every normal result, and
-    # NaNs lie above infinity. Most batches have none, which two reductions tell.
-    shift = 33 - fmt.bits
-    top = np.left_shift(r, np.uint32(shift))
-    min_normal = 1 << (fmt.mant + shift)
-    inf = int(fmt.exp_mask) << shift
-    special = None
-    if int(top.min()) <= min_normal or int(top.max()) > inf:
-        np.subtract(top, np.uint32(min_normal + 1), out=top)
-        special = top > np.uint32(inf - min_normal - 1)
-    # s is a midpoint: of the wide mantissa bits below the narrow format's, only the top one is set
-    low = np.left_shift(s.view(wide_u), wide_u(wide_bits - dropped))
-    suspect = np.equal(low, wide_u(1 << (wide_bits - 1)))
-    if special is not None:
-        suspect |= special
-    if suspect.any():
+    low = np.left_shift(s.view(tw.wide_u), tw.shift, out=s.view(tw.wide_u)).view(tw.wide_i)   # s is spent
+    midpoint = low.min() == tw.most_negative
+    # zero, denormal and smallest normal results, and NaNs (the smallest magnitude is NaN when
+    # one is), fail the comparison with the smallest normal
+    mag = np.abs(r, out=_scratch(r.shape, r.dtype))
+    special = not mag.min() > tw.min_normal
+    bits = r.view(tw.narrow_bits)
+    if midpoint or special:
+        suspect = low == tw.most_negative
+        if special:
+            suspect |= ~(mag > tw.min_normal)
         idx = np.flatnonzero(suspect)
-        idx = idx[s.reshape(-1)[idx] != 0]          # exact zeros were rounded right
+        pick = [np.broadcast_to(np.asarray(v, fmt.utype), r.shape).flat[idx] for v in (a, b, c)]
+        if special:
+            with np.errstate(invalid="ignore", over="ignore"):
+                xs, ys, zs = (_float_view(v, fmt).astype(tw.wide_t) for v in pick)
+                exact_zero = xs * ys + zs == 0      # s again, for these lanes
+            idx, pick = idx[~exact_zero], [v[~exact_zero] for v in pick]
         if idx.size:
-            pick = [np.broadcast_to(np.asarray(v, fmt.utype), s.shape).flat[idx] for v in (a, b, c)]
-            r.reshape(-1)[idx] = fma_narrow_exact(*pick, fmt)
-    return r.reshape(shape)
+            bits.reshape(-1)[idx] = fma_narrow_exact(*pick, fmt)
+    return (bits if fmt is F32 else bits.astype(np.uint32)).reshape(shape)
 
 
 def fma_narrow_exact(a, b, c, fmt: Fmt, scale_exp: int = 0) -> np.ndarray:

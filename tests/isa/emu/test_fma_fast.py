@@ -144,3 +144,113 @@ def test_shapes_and_broadcasting():
     bb = np.full(5, tb, np.uint32)
     got = fp.fma(np.uint32(ta), bb, np.array([tc] * 5, np.uint32), fp.F32)
     assert got.tolist() == [ref_fma(ta, tb, tc, "f32")] * 5
+
+
+# ---------------------------------------------------------------------------------------------
+# whole batches: the fast path decides per batch whether any lane needs the exact path, so the
+# lanes that need it are mixed here with ordinary ones, and every lane must equal the reference
+
+def _special_values(t: str) -> list[int]:
+    width, mant, bias = LAYOUT[t]
+    sign = 1 << (width - 1)
+    exp_all = ((1 << (width - 1 - mant)) - 1) << mant
+    quiet = 1 << (mant - 1)
+    pos = [0, 1, 2, (1 << mant) - 1, 1 << mant, (1 << mant) + 1,        # zero, denormals, smallest normals
+           bias << mant, (bias << mant) | 1, exp_all - 1, exp_all,    # one, the largest finite, inf
+           exp_all | quiet, exp_all | quiet | 5, exp_all | 1, exp_all | 3]   # quiet and signalling NaNs
+    return pos + [v | sign for v in pos]
+
+
+def _lane_strategy(t: str):
+    width = LAYOUT[t][0]
+    return st.one_of(st.integers(0, 2**width - 1), st.sampled_from(_special_values(t)))
+
+
+def _batch_strategy(t: str):
+    """Lanes of (a, b, c): random and special operands, tie constructions, and products that
+    cancel c exactly (zero sums of either sign) or nearly (denormal results)."""
+    width, mant, _ = LAYOUT[t]
+    k_lo, k_hi = (15, 23) if t == "f32" else (7, 10)
+    plain = st.tuples(_lane_strategy(t), _lane_strategy(t), _lane_strategy(t))
+
+    @st.composite
+    def tie(draw):
+        c = draw(st.integers(0, 2**width - 1))
+        if dec(c, t)[0] != "num":
+            c &= (1 << (width - 1)) | ((1 << mant) - 1)
+        return tie_case(c, t, draw(st.integers(k_lo, k_hi)), draw(st.booleans()), draw(st.booleans()))
+
+    @st.composite
+    def cancel(draw):
+        a, b = draw(_lane_strategy(t)), draw(_lane_strategy(t))
+        with np.errstate(all="ignore"):
+            p = fp.wide(np.array([a], np.uint32), FMTS[t]) * fp.wide(np.array([b], np.uint32), FMTS[t])
+        c = int(fp.f64_to_bits(-p, FMTS[t])[0])
+        return a, b, c ^ draw(st.sampled_from([0, 0, 1, 2, 1 << (width - 1)]))
+
+    return st.lists(st.one_of(plain, tie(), cancel()), min_size=1, max_size=40)
+
+
+def _check_batch(lanes, t: str):
+    fmt = FMTS[t]
+    a, b, c = (np.array(col, np.uint32) for col in zip(*lanes, strict=True))
+    got = fp.fma(a, b, c, fmt)
+    assert got.dtype == np.uint32 and got.shape == a.shape
+    assert got.tolist() == fp.fma_narrow_exact(a, b, c, fmt).tolist()
+    assert got.tolist() == [ref_fma(int(x), int(y), int(z), t) for x, y, z in lanes]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_batch_strategy("f32"))
+def test_batches_f32(lanes):
+    _check_batch(lanes, "f32")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_batch_strategy("f16"))
+def test_batches_f16(lanes):
+    _check_batch(lanes, "f16")
+
+
+def test_exact_zero_sums_next_to_exact_lanes():
+    """Zero sums keep the fast result (their sign by the rounding rules of the sum) while a
+    denormal result in the same batch takes the exact path."""
+    one, two, tiny = 0x3F800000, 0x40000000, 0x00000003
+    a = np.array([one, one, 0x80000000, 0, tiny, one], np.uint32)
+    b = np.array([two, 0xC0000000, one, one, 0x3F000000, one], np.uint32)
+    c = np.array([0xC0000000, 0x40000000, 0x80000000, 0x80000000, 0, 0x80000000 | one], np.uint32)
+    got = fp.fma(a, b, c, fp.F32)
+    assert got.tolist() == [ref_fma(int(x), int(y), int(z), "f32") for x, y, z in zip(a, b, c, strict=True)]
+    assert got.tolist()[:4] == [0, 0, 0x80000000, 0]
+
+
+def test_results_are_not_work_arrays():
+    """The fast path keeps work arrays between calls: a result must not change with a later call."""
+    a, b, c = (rand_bits(RNG, "f32", 4096).reshape(128, 32) for _ in range(3))
+    first = fp.fma(a, b, c, fp.F32)
+    keep = first.copy()
+    for _ in range(3):
+        fp.fma(c, a, b, fp.F32)
+        fp.fma(a[:, :16], b[:, :16], c[:, :16], fp.F32)
+        fp.fma(a & 0xFFFF, b & 0xFFFF, c & 0xFFFF, fp.F16)
+    assert np.array_equal(first, keep)
+    assert np.array_equal(first, fp.fma_narrow_exact(a, b, c, fp.F32))
+
+
+def test_threads_have_their_own_work_arrays():
+    import threading
+    inputs = [tuple(rand_bits(np.random.default_rng(i), "f32", 8192) for _ in range(3)) for i in range(4)]
+    expect = [fp.fma_narrow_exact(*v, fp.F32) for v in inputs]
+    bad = []
+
+    def run(i):
+        for _ in range(20):
+            if not np.array_equal(fp.fma(*inputs[i], fp.F32), expect[i]):
+                bad.append(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not bad
