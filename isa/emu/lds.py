@@ -68,7 +68,7 @@ class Lanes:
     - 'tile':   the lanes repeat the run of dwords `distinct` `reps` times (tx-indexed reads);
     - 'repeat': each dword of `distinct` serves `reps` consecutive lanes (ty-indexed reads)."""
 
-    __slots__ = ("index", "top", "bits", "rows", "kind", "first", "distinct", "reps", "run")
+    __slots__ = ("index", "top", "bits", "rows", "kind", "first", "distinct", "reps", "run", "step")
 
     def __init__(self, index: np.ndarray, top: int, bits: int = 0):
         self.index = index
@@ -80,6 +80,7 @@ class Lanes:
         self.distinct = None
         self.reps = 1
         self.run = None                 # tile: the numpy item type of one run of distinct dwords
+        self.step = 0                   # tile, repeat: distinct[i] == distinct[0] + i * step, when > 0
 
 
 def _size_alignment(nbytes: int) -> int:
@@ -109,11 +110,29 @@ def _classify(lanes: Lanes, pattern: np.ndarray) -> None:
     if period < per and per % period == 0 and (pattern.reshape(-1, period) == pattern[:period]).all():
         lanes.kind, lanes.distinct, lanes.reps = "tile", pattern[:period].copy(), per // period
         lanes.run = np.dtype((np.void, 4 * period))
+        lanes.step = _step(lanes.distinct)
         return
     changes = np.flatnonzero(pattern[1:] != first)
     run = int(changes[0]) + 1 if changes.size else per
     if run > 1 and per % run == 0 and (pattern.reshape(-1, run) == pattern[::run, None]).all():
         lanes.kind, lanes.distinct, lanes.reps = "repeat", pattern[::run].copy(), run
+        lanes.step = _step(lanes.distinct)
+
+
+def _step(distinct: np.ndarray) -> int:
+    """The step of an increasing arithmetic progression (which a slice selects), else 0."""
+    if distinct.size < 2:
+        return 1
+    step = int(distinct[1] - distinct[0])
+    return step if step > 0 and (np.diff(distinct) == step).all() else 0
+
+
+def _columns(rows: np.ndarray, lanes: Lanes, col: int) -> np.ndarray:
+    """The distinct dwords (plus col) of every row: a view when they are evenly spaced."""
+    if lanes.step:
+        start = int(lanes.distinct[0]) + col
+        return rows[:, start:start + lanes.step * (lanes.distinct.size - 1) + 1:lanes.step]
+    return np.take(rows, lanes.distinct + col, axis=1)
 
 
 def _dword_index(b: Batch, g: Group, r: int) -> Lanes | None:
@@ -176,10 +195,12 @@ def _load_words(b: Batch, g: Group, r: int, rd: int, offsets: tuple[int, ...], d
                     out[...] = rows[:, lanes.first + col:lanes.first + col + out.shape[1]]
                 elif lanes.kind == "tile":
                     # each row of distinct dwords copied as one item into every place it repeats
-                    vals = np.take(rows, lanes.distinct + col, axis=1).view(lanes.run)
-                    out.reshape(rows.shape[0], lanes.reps, -1).view(lanes.run)[...] = vals[:, None, :]
+                    vals = _columns(rows, lanes, col)
+                    if lanes.step != 1:
+                        vals = np.ascontiguousarray(vals)
+                    out.reshape(rows.shape[0], lanes.reps, -1).view(lanes.run)[...] = vals.view(lanes.run)[:, None, :]
                 else:
-                    out[...] = np.repeat(np.take(rows, lanes.distinct + col, axis=1), lanes.reps, axis=1)
+                    out[...] = np.repeat(_columns(rows, lanes, col), lanes.reps, axis=1)
             elif g.contiguous:                  # straight into the register rows
                 np.take(words[col:], lanes.index, out=b.V[dst, g.sel].reshape(-1), mode="wrap")
             else:

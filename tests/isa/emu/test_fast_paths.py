@@ -178,6 +178,54 @@ def test_lds_loads_with_workgroup_patterns(wave64, monkeypatch):
     np.testing.assert_array_equal(out[0], expect)
 
 
+@pytest.mark.parametrize("wave64", [False, True])
+def test_lds_loads_with_spaced_and_uneven_patterns(wave64, monkeypatch):
+    """Tile and repeat patterns whose distinct dwords are evenly spaced (read as slices of the
+    LDS rows, contiguous or strided), unevenly spaced or decreasing (gathered), with two
+    offsets each, against the general path and numpy."""
+    body = PROLOGUE + """
+    v_and_b32 v3, 15, v0
+    v_lshlrev_b32 v3, 3, v3                  // tile, every second dword: 2 * (lid & 15)
+    v_lshrrev_b32 v4, 4, v0
+    v_lshlrev_b32 v4, 6, v4                  // repeat, every 16th dword: 16 * (lid >> 4)
+    v_and_b32 v5, 15, v0
+    v_mul_u32_u24 v5, v5, v5
+    v_lshlrev_b32 v5, 2, v5                  // tile, uneven: (lid & 15) ** 2
+    v_lshrrev_b32 v6, 4, v0
+    v_mul_u32_u24 v6, v6, v6
+    v_lshlrev_b32 v6, 2, v6                  // repeat, uneven: (lid >> 4) ** 2
+    v_and_b32 v7, 15, v0
+    v_sub_nc_u32 v7, 15, v7
+    v_lshlrev_b32 v7, 2, v7                  // tile, decreasing: 15 - (lid & 15)
+    v_mov_b32 v20, v11                       // the output offset (v11 is loaded over)
+    ds_load_2addr_b32 v[8:9], v3 offset0:1 offset1:5
+    ds_load_2addr_b32 v[10:11], v4 offset1:7
+    ds_load_2addr_b32 v[12:13], v5 offset0:2 offset1:3
+    ds_load_2addr_b32 v[14:15], v6 offset1:9
+    ds_load_2addr_b32 v[16:17], v7 offset0:4 offset1:6
+    s_waitcnt lgkmcnt(0)
+    v_mul_lo_u32 v8, v8, 3
+    v_add3_u32 v8, v8, v9, v10
+    v_lshl_add_u32 v8, v11, 1, v8
+    v_mul_lo_u32 v8, v8, 5
+    v_add3_u32 v8, v8, v12, v13
+    v_mul_lo_u32 v8, v8, 7
+    v_add3_u32 v8, v8, v14, v15
+    v_mul_lo_u32 v8, v8, 9
+    v_add3_u32 v8, v8, v16, v17
+    global_store_b32 v20, v8, s[4:5]
+    """
+    out = _both(body, 1, wave64, monkeypatch)
+    lds = _lds_values().astype(np.int64)
+    lane = np.arange(GROUP)
+    tx, ty = lane & 15, lane >> 4
+    acc = lds[:, 2 * tx + 1] * 3 + lds[:, 2 * tx + 5] + lds[:, 16 * ty] + 2 * lds[:, 16 * ty + 7]
+    acc = acc * 5 + lds[:, tx * tx + 2] + lds[:, tx * tx + 3]
+    acc = acc * 7 + lds[:, ty * ty] + lds[:, ty * ty + 9]
+    acc = acc * 9 + lds[:, 15 - tx + 4] + lds[:, 15 - tx + 6]
+    np.testing.assert_array_equal(out[0], acc & 0xFFFFFFFF)
+
+
 def test_workgroup_patterns_are_recognized():
     def kind(pattern):
         lanes = lds.Lanes(np.zeros(0, np.int64), 0)
@@ -191,6 +239,27 @@ def test_workgroup_patterns_are_recognized():
     assert kind(i ^ 1)[0] is None
     assert kind(np.zeros(64))[0] == "tile"                    # one dword for all: a tile of one
     assert kind(np.r_[i[:32], i[:31], 7])[0] is None          # almost a tile
+
+
+def test_evenly_spaced_patterns_are_read_as_slices():
+    def step(pattern):
+        lanes = lds.Lanes(np.zeros(0, np.int64), 0)
+        lds._classify(lanes, np.asarray(pattern, np.int64))
+        return lanes.kind, lanes.step
+    i = np.arange(256)
+    assert step(256 + (i & 15)) == ("tile", 1)
+    assert step(2 * (i & 15)) == ("tile", 2)
+    assert step(16 * (i >> 4)) == ("repeat", 16)
+    assert step((i & 15) ** 2) == ("tile", 0)
+    assert step(15 - (i & 15)) == ("tile", 0)                 # decreasing: gathered
+    assert step(np.zeros(256))[0] == "tile" and step(np.zeros(256))[1] >= 1
+    rows = np.arange(4 * 512, dtype=np.uint32).reshape(4, 512)
+    for pattern in (2 * (i & 15), 16 * (i[:64] >> 4) + 3, (i & 15) ** 2, 15 - (i & 15), 7 * (i >> 5) ** 2):
+        lanes = lds.Lanes(np.zeros(0, np.int64), 0)
+        lds._classify(lanes, np.asarray(pattern, np.int64))
+        assert lanes.kind in ("tile", "repeat")
+        for col in (0, 1, 5):
+            np.testing.assert_array_equal(lds._columns(rows, lanes, col), rows[:, lanes.distinct + col])
 
 
 # ---------------------------------------------------------------------------------------------
