@@ -27,9 +27,76 @@ M32 = (1 << 32) - 1
 FULL_WORD = U32(0xFFFFFFFF)
 
 
+class Ramp:
+    """Bases first + step * i mod 2**32 of the waves i = 0 .. n-1 (consecutive waves holding
+    consecutive work-items, as a global index does): arithmetic on it costs no array."""
+
+    __slots__ = ("first", "step", "n", "_array")
+
+    def __init__(self, first: int, step: int, n: int):
+        self.first = first & M32
+        self.step = step & M32
+        self.n = n
+        self._array = None
+
+    def array(self) -> np.ndarray:
+        if self._array is None:
+            self._array = (np.arange(self.n, dtype=np.int64) * self.step + self.first).astype(U32)
+        return self._array
+
+    def bounds(self) -> tuple[int, int]:
+        last = self.first + self.step * (self.n - 1)
+        if last <= M32:
+            return self.first, last
+        a = self.array()
+        return int(a.min()), int(a.max())
+
+
+def as_ramp(base: np.ndarray):
+    """A Ramp for per-wave bases that form one, else the array itself (one pass to check)."""
+    n = base.size
+    if n < 2:
+        return base
+    ramp = Ramp(int(base[0]), int(base[1]) - int(base[0]), n)
+    return ramp if np.array_equal(ramp.array(), base) else base
+
+
+def _base_array(base, n: int) -> np.ndarray:
+    if isinstance(base, int):
+        return np.full(n, base, U32)
+    if isinstance(base, Ramp):
+        return base.array()
+    return base
+
+
+def _base_add(a, b):
+    """Bases a + b (mod 2**32): ints and ramps stay so, arrays otherwise."""
+    if isinstance(a, int) and isinstance(b, int):
+        return (a + b) & M32
+    if isinstance(a, Ramp) and isinstance(b, (int, Ramp)):
+        return Ramp(a.first + (b if isinstance(b, int) else b.first), a.step + (0 if isinstance(b, int) else b.step), a.n)
+    if isinstance(b, Ramp) and isinstance(a, int):
+        return Ramp(b.first + a, b.step, b.n)
+    if isinstance(a, Ramp):
+        a = a.array()
+    if isinstance(b, Ramp):
+        b = b.array()
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return as_ramp(a + b)
+    return a + b                          # an array and an int (a uint32 array)
+
+
+def _base_scale(a, c: int):
+    if isinstance(a, int):
+        return (a * c) & M32
+    if isinstance(a, Ramp):
+        return Ramp(a.first * c, a.step * c, a.n)
+    return a * U32(c)
+
+
 class Affine:
-    """base + lanes[lane] mod 2**32, where base is one int for every wave or uint32 [n] (one per
-    wave) and lanes int64 [L] (None: 0 in every lane). The lanes are normalized so that their
+    """base + lanes[lane] mod 2**32, where base is one int for every wave, a Ramp, or uint32 [n]
+    (one per wave) and lanes int64 [L] (None: 0 in every lane). The lanes are normalized so that their
     smallest entry is 0: base is then each wave's smallest value whenever no lane wraps past
     2**32, and `span` (the largest entry) bounds the rest. Bounds of the bases are kept where an
     operation knows them and computed when asked otherwise."""
@@ -46,7 +113,7 @@ class Affine:
             low = int(lanes.min())
             if low:
                 lanes = lanes - low
-                base = (base + low) & M32 if isinstance(base, int) else base + U32(low & M32)
+                base = _base_add(base, low)
                 bounds = None
             span = int(lanes.max())
             if span == 0:
@@ -70,7 +137,8 @@ class Affine:
     def bounds(self) -> tuple[int, int]:
         """The smallest and largest base."""
         if self._bounds is None:
-            self._bounds = (int(self.base.min()), int(self.base.max()))
+            base = self.base
+            self._bounds = base.bounds() if isinstance(base, Ramp) else (int(base.min()), int(base.max()))
         return self._bounds
 
     def same_value(self) -> int | None:
@@ -81,7 +149,7 @@ class Affine:
         return lo if lo == hi else None
 
     def base_array(self, n: int) -> np.ndarray:
-        return np.full(n, self.base, U32) if isinstance(self.base, int) else self.base
+        return _base_array(self.base, n)
 
     def wide_base(self, n: int) -> np.ndarray:
         """The bases as int64 [n] (room for sums past 2**32)."""
@@ -99,7 +167,8 @@ class Affine:
 
     def base_or(self) -> int:
         if self._base_or is None:
-            self._base_or = self.base if isinstance(self.base, int) else int(np.bitwise_or.reduce(self.base))
+            self._base_or = self.base if isinstance(self.base, int) else \
+                int(np.bitwise_or.reduce(self.base_array(0)))
         return self._base_or
 
     def rows(self, n: int, L: int) -> np.ndarray:
@@ -140,7 +209,8 @@ def materialize(b: Batch, r: int) -> None:
     if held is not None:
         value = held.value
         if value.lanes is None:         # one fill, no [n, L] temporary
-            b.V[r, held.start:held.stop] = value.base if isinstance(value.base, int) else value.base[:, None]
+            b.V[r, held.start:held.stop] = value.base if isinstance(value.base, int) else \
+                value.base_array(held.stop - held.start)[:, None]
         else:
             b.V[r, held.start:held.stop] = value.rows(held.stop - held.start, b.L)
 
@@ -203,14 +273,12 @@ def _sum_bounds(x: Affine, y: Affine, extra: tuple[int, int]):
 
 def add(x: Affine, y: Affine, extra=0) -> Affine:
     """x + y (+ extra: an int, or 0/1 per wave as uint32 [n])."""
-    base = x.base + y.base
-    if isinstance(base, int):
-        base &= M32
+    base = _base_add(x.base, y.base)
     if isinstance(extra, np.ndarray):
-        base = base + extra
+        base = _base_add(base, extra)
         extra_range = (0, 1)
     elif extra:
-        base = (base + extra) & M32 if isinstance(base, int) else base + U32(extra)
+        base = _base_add(base, extra)
         extra_range = (extra, extra)
     else:
         extra_range = (0, 0)
@@ -224,16 +292,13 @@ def add(x: Affine, y: Affine, extra=0) -> Affine:
 
 def neg(x: Affine) -> Affine:
     """-(base + lanes) as (-base - span) + (span - lanes), keeping the lanes' range."""
-    if isinstance(x.base, int):
-        base = (-x.base - x.span) & M32
-    else:
-        base = U32(0) - x.base - U32(x.span)
+    base = _base_add(_base_scale(x.base, M32), (-x.span) & M32)      # * M32 is * -1
     return Affine(base, None if x.lanes is None else x.span - x.lanes)
 
 
 def scale(x: Affine, c: int) -> Affine:
     c &= M32
-    base = (x.base * c) & M32 if isinstance(x.base, int) else x.base * U32(c)
+    base = _base_scale(x.base, c)
     bounds = None
     if x._bounds is not None and x._bounds[1] * c <= M32:
         bounds = (x._bounds[0] * c, x._bounds[1] * c)
@@ -243,10 +308,15 @@ def scale(x: Affine, c: int) -> Affine:
 def shift_right(x: Affine, k: int, arithmetic: bool) -> Affine | None:
     """x >> k (k < 32) when every wave's result is one value, or when each value is
     base | lanes (the halves then shift apart); None otherwise."""
+    lo, hi = x.bounds()
+    if hi + x.span <= M32 and lo >> k == (hi + x.span) >> k:
+        # every value of every wave lies in one aligned block of 2**k: one result
+        return Affine((_as_signed(lo) >> k) & M32 if arithmetic else lo >> k)
     if isinstance(x.base, int):
         base = (_as_signed(x.base) >> k) & M32 if arithmetic else x.base >> k
     else:
-        base = (x.base.view(np.int32) >> np.int32(k)).view(U32) if arithmetic else x.base >> U32(k)
+        array = x.base_array(0)
+        base = (array.view(np.int32) >> np.int32(k)).view(U32) if arithmetic else array >> U32(k)
     if x.lanes is None:
         return Affine(base)
     if x.no_wrap() and _same_block(x, k):
@@ -264,12 +334,12 @@ def _same_block(x: Affine, k: int) -> bool:
     """Within every wave, all values lie in one aligned block of 2**k."""
     if isinstance(x.base, int):
         return x.base >> k == (x.base + x.span) >> k
-    lo = x.base.astype(np.int64)
+    lo = x.base_array(0).astype(np.int64)
     return bool(((lo >> k) == ((lo + x.span) >> k)).all())
 
 
 def mask(x: Affine, m: int) -> Affine | None:
-    base = x.base & m if isinstance(x.base, int) else x.base & U32(m)
+    base = x.base & m if isinstance(x.base, int) else x.base_array(0) & U32(m)
     if x.lanes is None:
         return Affine(base)
     if x.disjoint():

@@ -186,14 +186,12 @@ def _bfe_u32(inst, srcs):
 
 
 def _mul_lo(x: Affine, y: Affine) -> Affine | None:
-    if x.uniform and y.uniform:
-        if isinstance(x.base, int) and isinstance(y.base, int):
-            return Affine((x.base * y.base) & lazy.M32)
-        return Affine(np.multiply(x.base, y.base, dtype=U32))
     for value, factor in ((x, y), (y, x)):
         c = factor.same_value()
         if c is not None:
             return lazy.scale(value, c)
+    if x.uniform and y.uniform:                   # one product per wave
+        return Affine(np.multiply(x.base_array(0), y.base_array(0), dtype=U32))
     return None
 
 

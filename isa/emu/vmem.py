@@ -180,7 +180,7 @@ def _low(b: Batch, g: Group, r: int):
     if b.lazy:
         held = lazy.get(b, g, r)
         if held is not None:
-            return held if isinstance(held.base, np.ndarray) else held.rows(g.n, b.L)
+            return held if not isinstance(held.base, int) else held.rows(g.n, b.L)
         lazy.settle(b, (r,))
     return b.V[r, g.sel]
 
@@ -234,18 +234,26 @@ def consecutive(low: np.ndarray, step: int) -> bool:
     return int(offsets.min()) == first == int(offsets.max())
 
 
+def _waves(low: lazy.Affine) -> int:
+    return low.base.n if isinstance(low.base, lazy.Ramp) else low.base.size
+
+
 def _affine_run(low: lazy.Affine, step: int, L: int) -> int | None:
     """low[0] when the held low address halves are low[0], low[0] + step, ... over the
     waves' lanes in order (no wrap past 2**32), else None."""
+    base = low.base
     if low.lanes is None:
         return None
-    n = low.base.size
-    first = int(low.base[0])
+    ramp = isinstance(base, lazy.Ramp)
+    n = base.n if ramp else base.size
+    first = base.first if ramp else int(base[0])
     if low.span != step * (L - 1) or first + step * (n * L - 1) > 0xFFFFFFFF:
         return None
     if not np.array_equal(low.lanes, _ramp(L, step)):
         return None
-    if n > 1 and not np.array_equal(low.base - U32(first), _ramp(n, step * L)):
+    if ramp:
+        return first if n == 1 or base.step == step * L else None
+    if n > 1 and not np.array_equal(base - U32(first), _ramp(n, step * L)):
         return None
     return first
 
@@ -264,10 +272,10 @@ def dword_lanes(b: Batch, found, nbytes: int, write: bool):
     if isinstance(low, lazy.Affine):
         first = _affine_run(low, nbytes, b.L)
         if first is not None and base + first >= 0 and (base + first) % 4 == 0:
-            view = words(base + first, low.base.size * b.L * nbytes, write)
+            view = words(base + first, _waves(low) * b.L * nbytes, write)
             if view is not None:
                 return view, None
-        low = low.rows(low.base.size, b.L)
+        low = low.rows(_waves(low), b.L)
     if consecutive(low, nbytes):
         start = base + int(low.reshape(-1)[0])
         if start >= 0 and start % 4 == 0 and start + low.size * nbytes <= 1 << 64:
