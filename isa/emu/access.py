@@ -35,7 +35,7 @@ class Ctx:
     lanes: int
     apertures: Apertures = field(default_factory=Apertures)
     max_vgpr: int = 0            # one past the highest VGPR the program names
-    max_sgpr: int = 0
+    max_sgpr: int = 0            # one past the highest SGPR any prepared instruction can reach
 
     @property
     def wave64(self) -> bool:
@@ -148,6 +148,7 @@ def mask_source(code: int, ctx: Ctx):
     if const is not None:
         lanes = np.array([(const >> i) & 1 for i in range(ctx.lanes)], bool)
         return lambda b, g: np.broadcast_to(lanes, (g.n, b.L))
+    ctx.max_sgpr = max(ctx.max_sgpr, code + (2 if ctx.wave64 else 1))
     return lambda b, g: b.mask(code, g.sel)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from isa.codeobj.descriptor import DESCRIPTOR_SIZE, KernelDescriptor
 from isa.emu import lazy, scalar
 from isa.emu.errors import LaunchError
-from isa.emu.state import U32, U64, Batch
+from isa.emu.state import NUM_SCALAR, U32, U64, Batch
 from isa.errors import CodeObjectError
 
 PRIVATE_ALIGN = 16          # bytes per work-item the private segment size is rounded up to
@@ -274,9 +274,11 @@ def _hardware_registers(b: Batch, mode: int, nvgpr: int, lds: int, apertures) ->
 
 def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: int, nvgpr: int,
                 lds: int, private: int, first_wave: int, slot_base: int, apertures, pool=None,
-                lazy_ok: bool = False) -> Batch:
+                lazy_ok: bool = False, sgprs: int = NUM_SCALAR) -> Batch:
     """The initial state of the waves of workgroups first_wg .. first_wg + nwg - 1. With
-    lazy_ok, lane-affine values may be held per wave (isa.emu.lazy), v0 among them."""
+    lazy_ok, lane-affine values may be held per wave (isa.emu.lazy), v0 among them. `sgprs`:
+    how many SGPRs the prepared code names (Batch.name_sgprs zeroes more when more code is
+    prepared); the ones the launch fills are added."""
     L = kernel.lanes
     kd = kernel.kd
     dims = kd.enable_vgpr_workitem_id
@@ -287,7 +289,7 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
         layout = _layout(sizes, L, dims)
     W = layout.waves
     waves_per, wg_of_wave = layout.waves_per, layout.wg_of_wave
-    b = Batch(W, L, nvgpr, nwg, lds, pool)
+    b = Batch(W, L, nvgpr, nwg, lds, pool, sgprs)
     b.wg[:] = wg_of_wave
     b.wave_in_wg[:] = layout.wave_in_wg
     b.wave_id[:] = first_wave + np.arange(W)
@@ -312,7 +314,9 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
     slots = slot_base + np.arange(W, dtype=np.int64)
     b.scratch_base[:] = (d.scratch_base + slots * slot_bytes).astype(U64)
 
-    # user SGPRs: as programmed (PM4), or the ones the descriptor enables (AQL)
+    # user SGPRs: as programmed (PM4), or the ones the descriptor enables (AQL: at most 15),
+    # then at most 5 system SGPRs
+    b.name_sgprs(max(16, kd.user_sgpr_count, len(d.user_sgprs or ())) + 5)
     s = 0
     if d.user_sgprs is not None:
         for value in d.user_sgprs:

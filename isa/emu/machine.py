@@ -142,7 +142,8 @@ class Emulator:
             while first < geo.workgroups:
                 count = min(wgs, geo.workgroups - first)
                 b = build_batch(kernel, dispatch, geo, first, count, max(nvgpr, prog.max_vgpr), lds, private,
-                                result.waves, 0, self.apertures, self.pool, lazy_ok=lazy_ok)
+                                result.waves, 0, self.apertures, self.pool, lazy_ok=lazy_ok,
+                                sgprs=prog.ctx.max_sgpr)
                 b.memory = memory
                 if check:
                     from isa.emu.hazards import Tracker
@@ -190,6 +191,7 @@ class _Run:
             pc = min(groups)
             g = groups.pop(pc)
             blk = prog.block(pc)
+            b.name_sgprs(prog.ctx.max_sgpr)       # code prepared just now may name more
             self._count(b, g, blk)
             nxt = self._execute(b, g, blk)
             if isinstance(nxt, int):

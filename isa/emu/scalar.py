@@ -82,6 +82,7 @@ def _movrel(inst, ctx: Ctx, m: str):
     wide = m.endswith("_b64")
     src = f.get("ssrc0", 0)
     dst = f.get("sdst", 0)
+    ctx.max_sgpr = max(ctx.max_sgpr, opd.SGPR_MAX + 1)     # M0 may point anywhere
 
     def m0(b, g, lo=0, hi=31):
         return ((b.S[M0, g.sel].astype(np.int64)) >> lo) & ((1 << (hi - lo + 1)) - 1)

@@ -63,13 +63,18 @@ class Batch:
     zero."""
 
     def __init__(self, nwaves: int, lanes: int, nvgpr: int, nworkgroups: int, lds_bytes: int,
-                 pool: ArrayPool | None = None):
+                 pool: ArrayPool | None = None, sgprs: int = NUM_SCALAR):
         pool = pool or ArrayPool()
         self.W = nwaves
         self.L = lanes
         self.nvgpr = nvgpr
         self.V = pool.get((nvgpr, nwaves, lanes), U32)
-        self.S = np.zeros((NUM_SCALAR, nwaves), U32)
+        # Only the SGPRs the code can name are zeroed (SGPRs_named): zeroing all 106 would cost
+        # as much as a few instructions of a large batch.
+        self.S = pool.get((NUM_SCALAR, nwaves), U32)
+        self.sgprs = 0
+        self.S[VCC:] = 0
+        self.name_sgprs(sgprs)
         self.scc = np.zeros(nwaves, bool)
         self.exec = pool.get((nwaves, lanes), bool)
         self.lds_bytes = lds_bytes
@@ -89,6 +94,13 @@ class Batch:
         self.clock = 0                                # wave-instructions executed so far (a cycle counter)
         self.lazy = {}                                # VGPR -> lazy.Held: rows of V not yet written
         self.lazy_ok = False                          # whether instructions may hold VGPRs lazily
+
+    def name_sgprs(self, count: int) -> None:
+        """SGPRs s0 .. s[count - 1] may be read from now on: zeroes the ones not yet zeroed."""
+        count = min(count, VCC)
+        if count > self.sgprs:
+            self.S[self.sgprs:count] = 0
+            self.sgprs = count
 
     # -- lane masks ---------------------------------------------------------------------------
     def mask_bits(self, code: int, sel) -> np.ndarray:

@@ -164,12 +164,13 @@ _SHIFTS = {"v_lshlrev_b64": "lshl", "v_lshrrev_b64": "lshr", "v_ashrrev_i64": "a
 # ---------------------------------------------------------------------------------------------
 # the 32-bit halves of a 64-bit add: v_add_co_u32, v_add_co_ci_u32 where nothing carries
 
-def _mask_words(code: int, lanes: int):
+def _mask_words(code: int, lanes: int, ctx: Ctx):
     """(batch, group) -> the uint32 word(s) [k, n] of a lane mask in SGPRs, or None for a
     constant or special source."""
     if not (code <= opd.SGPR_MAX or opd.VCC_LO <= code <= opd.TTMP_LAST):
         return None
     rows = slice(code, code + (2 if lanes == 64 else 1))
+    ctx.max_sgpr = max(ctx.max_sgpr, rows.stop)
     return lambda b, g: b.S[rows, g.sel]
 
 
@@ -196,7 +197,7 @@ def _carry_free_add(inst, ctx: Ctx, general):
     y = _source32(opd.VGPR_FIRST + f["vsrc1"] if vop2 else f["src1"], ctx, lit, "NUM_B32")
     carry_in = None
     if inst.op.mnemonic == "v_add_co_ci_u32":
-        carry_in = _mask_words(VCC if vop2 else f["src2"], ctx.lanes)
+        carry_in = _mask_words(VCC if vop2 else f["src2"], ctx.lanes, ctx)
         if carry_in is None:
             return None
     clear = _clear_mask(VCC if vop2 else f["sdst"], ctx.lanes)
