@@ -36,10 +36,19 @@ class Ctx:
     apertures: Apertures = field(default_factory=Apertures)
     max_vgpr: int = 0            # one past the highest VGPR the program names
     max_sgpr: int = 0            # one past the highest SGPR any prepared instruction can reach
+    ttmps: bool = False          # whether one can reach a TTMP
 
     @property
     def wave64(self) -> bool:
         return self.lanes == 64
+
+    def use_sgpr(self, first: int, count: int = 1) -> None:
+        """Prepared code reads or writes the scalar registers of codes first .. first + count - 1
+        (the launch zeroes the SGPRs and TTMPs named so; see Batch.name_sgprs)."""
+        if first <= opd.SGPR_MAX:
+            self.max_sgpr = max(self.max_sgpr, min(first + count, opd.SGPR_MAX + 1))
+        if first <= opd.TTMP_LAST and first + count > opd.TTMP_FIRST:
+            self.ttmps = True
 
     def use_vgpr(self, first: int, count: int = 1) -> None:
         if first + count > 256:
@@ -92,7 +101,7 @@ def scalar_source(code: int, bits: int, ctx: Ctx, literal: int | None = None, dt
         c = dt(const)
         return lambda b, g: np.full(g.n, c, dt)
     if code <= opd.SGPR_MAX or opd.VCC_LO <= code <= opd.TTMP_LAST or code in (opd.M0, EXEC, EXEC + 1):
-        ctx.max_sgpr = max(ctx.max_sgpr, code + (2 if wide else 1))
+        ctx.use_sgpr(code, 2 if wide else 1)
         if wide:
             return lambda b, g: b.s64(code, g.sel)
         return lambda b, g: b.S[code, g.sel]
@@ -123,7 +132,7 @@ def scalar_dest(code: int, bits: int, ctx: Ctx):
     if not (code <= opd.SGPR_MAX or opd.VCC_LO <= code <= opd.TTMP_LAST or code in (opd.M0, EXEC, EXEC + 1)):
         raise IllegalInstruction(f"scalar destination code {code} is not writable")
     touches_exec = code in (EXEC, EXEC + 1) or (bits > 32 and code + 1 == EXEC)
-    ctx.max_sgpr = max(ctx.max_sgpr, code + (2 if bits > 32 else 1))
+    ctx.use_sgpr(code, 2 if bits > 32 else 1)
     if bits > 32:
         def write64(b: Batch, g: Group, v):
             b.set_s64(code, g.sel, v)
@@ -148,7 +157,7 @@ def mask_source(code: int, ctx: Ctx):
     if const is not None:
         lanes = np.array([(const >> i) & 1 for i in range(ctx.lanes)], bool)
         return lambda b, g: np.broadcast_to(lanes, (g.n, b.L))
-    ctx.max_sgpr = max(ctx.max_sgpr, code + (2 if ctx.wave64 else 1))
+    ctx.use_sgpr(code, 2 if ctx.wave64 else 1)
     return lambda b, g: b.mask(code, g.sel)
 
 
@@ -156,7 +165,7 @@ def mask_dest(code: int, ctx: Ctx):
     """A writer of a bool [n, L] lane mask to VCC / an SGPR (pair) / EXEC."""
     if code == NULL:
         return lambda b, g, m: None
-    ctx.max_sgpr = max(ctx.max_sgpr, code + (2 if ctx.wave64 else 1))
+    ctx.use_sgpr(code, 2 if ctx.wave64 else 1)
     if code == EXEC:
         def write_exec(b: Batch, g: Group, m):
             b.set_exec(g.sel, m)

@@ -22,7 +22,7 @@ import numpy as np
 from isa.codeobj.descriptor import DESCRIPTOR_SIZE, KernelDescriptor
 from isa.emu import lazy, scalar
 from isa.emu.errors import LaunchError
-from isa.emu.state import NUM_SCALAR, U32, U64, Batch
+from isa.emu.state import U32, U64, VCC, Batch
 from isa.errors import CodeObjectError
 
 PRIVATE_ALIGN = 16          # bytes per work-item the private segment size is rounded up to
@@ -274,11 +274,11 @@ def _hardware_registers(b: Batch, mode: int, nvgpr: int, lds: int, apertures) ->
 
 def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: int, nvgpr: int,
                 lds: int, private: int, first_wave: int, slot_base: int, apertures, pool=None,
-                lazy_ok: bool = False, sgprs: int = NUM_SCALAR) -> Batch:
+                lazy_ok: bool = False, sgprs: int = VCC, ttmps: bool = True) -> Batch:
     """The initial state of the waves of workgroups first_wg .. first_wg + nwg - 1. With
     lazy_ok, lane-affine values may be held per wave (isa.emu.lazy), v0 among them. `sgprs`:
-    how many SGPRs the prepared code names (Batch.name_sgprs zeroes more when more code is
-    prepared); the ones the launch fills are added."""
+    how many SGPRs the prepared code names, `ttmps` whether it names a TTMP (Batch.name_sgprs
+    zeroes more when more code is prepared); the ones the launch fills are added."""
     L = kernel.lanes
     kd = kernel.kd
     dims = kd.enable_vgpr_workitem_id
@@ -289,7 +289,7 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
         layout = _layout(sizes, L, dims)
     W = layout.waves
     waves_per, wg_of_wave = layout.waves_per, layout.wg_of_wave
-    b = Batch(W, L, nvgpr, nwg, lds, pool, sgprs)
+    b = Batch(W, L, nvgpr, nwg, lds, pool, sgprs=0, ttmps=ttmps)
     b.wg[:] = wg_of_wave
     b.wave_in_wg[:] = layout.wave_in_wg
     b.wave_id[:] = first_wave + np.arange(W)
@@ -314,28 +314,27 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
     slots = slot_base + np.arange(W, dtype=np.int64)
     b.scratch_base[:] = (d.scratch_base + slots * slot_bytes).astype(U64)
 
-    # user SGPRs: as programmed (PM4), or the ones the descriptor enables (AQL: at most 15),
-    # then at most 5 system SGPRs
-    b.name_sgprs(max(16, kd.user_sgpr_count, len(d.user_sgprs or ())) + 5)
+    # user SGPRs: as programmed (PM4), or the ones the descriptor enables (AQL)
     s = 0
-    if d.user_sgprs is not None:
-        for value in d.user_sgprs:
-            b.S[s] = U32(value & 0xFFFFFFFF)
-            s += 1
+    filled = set()
+
+    def put(value) -> None:
+        nonlocal s
+        b.S[s] = value if isinstance(value, np.ndarray) else U32(value & 0xFFFFFFFF)
+        filled.add(s)
+        s += 1
 
     def put64(value) -> None:
-        nonlocal s
-        b.S[s] = U32(value & 0xFFFFFFFF)
-        b.S[s + 1] = U32((value >> 32) & 0xFFFFFFFF)
-        s += 2
+        put(value)
+        put(value >> 32)
 
+    for value in d.user_sgprs or ():
+        put(value)
     if kd.enable_sgpr_private_segment_buffer:
         index_stride = 2 if L == 32 else 3
-        words = [d.scratch_base & 0xFFFFFFFF, ((d.scratch_base >> 32) & 0xFFFF) | (1 << 30), 0xFFFFFFFF,
-                 (index_stride << 21) | (1 << 23) | (3 << 28)]
-        for w in words:
-            b.S[s] = U32(w)
-            s += 1
+        for word in (d.scratch_base, ((d.scratch_base >> 32) & 0xFFFF) | (1 << 30), 0xFFFFFFFF,
+                     (index_stride << 21) | (1 << 23) | (3 << 28)):
+            put(word)
     if kd.enable_sgpr_dispatch_ptr:
         put64(d.dispatch_ptr)
     if kd.enable_sgpr_queue_ptr:
@@ -347,23 +346,20 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
     if kd.enable_sgpr_flat_scratch_init:
         put64(d.scratch_base)
     if kd.enable_sgpr_private_segment_size:
-        b.S[s] = U32(private)
-        s += 1
+        put(private)
     # system SGPRs
     s = kd.user_sgpr_count
     enabled = (kd.enable_sgpr_workgroup_id_x, kd.enable_sgpr_workgroup_id_y, kd.enable_sgpr_workgroup_id_z)
     for dim in range(3):
         if enabled[dim]:
-            b.S[s] = np.repeat(geo.workgroup_id(dim, first_wg, nwg).astype(U32), waves_per)
-            s += 1
+            put(np.repeat(geo.workgroup_id(dim, first_wg, nwg).astype(U32), waves_per))
     if kd.enable_sgpr_workgroup_info:
-        b.S[s] = waves_per[wg_of_wave].astype(U32)
-        s += 1
+        put(waves_per[wg_of_wave].astype(U32))
     if kd.enable_private_segment:
-        b.S[s] = (slots * slot_bytes).astype(U32)
-        s += 1
+        put((slots * slot_bytes).astype(U32))
     if s > 106:
         raise LaunchError(f"the descriptor asks for {s} initial SGPRs, more than the 106 a wave has")
+    b.name_sgprs(max(sgprs, s), ttmps, filled)  # the rows written above are not zeroed
 
     _hardware_registers(b, kernel.mode, nvgpr, lds, apertures)
     return b

@@ -143,7 +143,7 @@ class Emulator:
                 count = min(wgs, geo.workgroups - first)
                 b = build_batch(kernel, dispatch, geo, first, count, max(nvgpr, prog.max_vgpr), lds, private,
                                 result.waves, 0, self.apertures, self.pool, lazy_ok=lazy_ok,
-                                sgprs=prog.ctx.max_sgpr)
+                                sgprs=prog.ctx.max_sgpr, ttmps=prog.ctx.ttmps)
                 b.memory = memory
                 if check:
                     from isa.emu.hazards import Tracker
@@ -191,7 +191,7 @@ class _Run:
             pc = min(groups)
             g = groups.pop(pc)
             blk = prog.block(pc)
-            b.name_sgprs(prog.ctx.max_sgpr)       # code prepared just now may name more
+            b.name_sgprs(prog.ctx.max_sgpr, prog.ctx.ttmps)   # code prepared just now may name more
             self._count(b, g, blk)
             nxt = self._execute(b, g, blk)
             if isinstance(nxt, int):

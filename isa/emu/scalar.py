@@ -82,7 +82,7 @@ def _movrel(inst, ctx: Ctx, m: str):
     wide = m.endswith("_b64")
     src = f.get("ssrc0", 0)
     dst = f.get("sdst", 0)
-    ctx.max_sgpr = max(ctx.max_sgpr, opd.SGPR_MAX + 1)     # M0 may point anywhere
+    ctx.use_sgpr(0, opd.SGPR_MAX + 1)           # M0 may point anywhere
 
     def m0(b, g, lo=0, hi=31):
         return ((b.S[M0, g.sel].astype(np.int64)) >> lo) & ((1 << (hi - lo + 1)) - 1)
@@ -244,7 +244,7 @@ def compile_smem(inst, ctx: Ctx):
     sdata = f["sdata"]
     if sdata + dwords > 128:
         raise IllegalInstruction(f"{m} destination s{sdata} + {dwords} dwords is out of range")
-    ctx.max_sgpr = max(ctx.max_sgpr, sdata + dwords)
+    ctx.use_sgpr(sdata, dwords)
     imm = _sign_extend(f["offset"], 21)
     soffset = f["soffset"]
     soff = None if soffset == NULL else scalar_source(soffset, 32, ctx)

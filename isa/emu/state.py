@@ -18,6 +18,7 @@ U32 = np.uint32
 U64 = np.uint64
 
 VCC, EXEC, M0, NULL = opd.VCC_LO, opd.EXEC_LO, opd.M0, opd.NULL
+TTMP_FIRST, TTMP_LAST = opd.TTMP_FIRST, opd.TTMP_LAST
 NUM_SCALAR = 128
 
 
@@ -63,18 +64,19 @@ class Batch:
     zero."""
 
     def __init__(self, nwaves: int, lanes: int, nvgpr: int, nworkgroups: int, lds_bytes: int,
-                 pool: ArrayPool | None = None, sgprs: int = NUM_SCALAR):
+                 pool: ArrayPool | None = None, sgprs: int = VCC, ttmps: bool = True, filled=()):
         pool = pool or ArrayPool()
         self.W = nwaves
         self.L = lanes
         self.nvgpr = nvgpr
         self.V = pool.get((nvgpr, nwaves, lanes), U32)
-        # Only the SGPRs the code can name are zeroed (SGPRs_named): zeroing all 106 would cost
+        # Only the SGPRs the code can name are zeroed (name_sgprs): zeroing all of them would cost
         # as much as a few instructions of a large batch.
         self.S = pool.get((NUM_SCALAR, nwaves), U32)
-        self.sgprs = 0
-        self.S[VCC:] = 0
-        self.name_sgprs(sgprs)
+        self.sgprs = 0                  # SGPRs s0 .. s[sgprs - 1] are zero or written
+        self.ttmps = False              # whether the TTMPs are
+        self.S[[VCC, VCC + 1, M0, EXEC, EXEC + 1]] = 0
+        self.name_sgprs(sgprs, ttmps, filled)
         self.scc = np.zeros(nwaves, bool)
         self.exec = pool.get((nwaves, lanes), bool)
         self.lds_bytes = lds_bytes
@@ -95,11 +97,19 @@ class Batch:
         self.lazy = {}                                # VGPR -> lazy.Held: rows of V not yet written
         self.lazy_ok = False                          # whether instructions may hold VGPRs lazily
 
-    def name_sgprs(self, count: int) -> None:
-        """SGPRs s0 .. s[count - 1] may be read from now on: zeroes the ones not yet zeroed."""
+    def name_sgprs(self, count: int, ttmps: bool, filled=()) -> None:
+        """SGPRs s0 .. s[count - 1] (and the TTMPs, if `ttmps`) may be read from now on: zeroes
+        the ones not yet zeroed, except the rows in `filled` (written whole by the caller)."""
+        if ttmps and not self.ttmps:
+            self.S[TTMP_FIRST:TTMP_LAST + 1] = 0
+            self.ttmps = True
         count = min(count, VCC)
         if count > self.sgprs:
-            self.S[self.sgprs:count] = 0
+            rows = [r for r in range(self.sgprs, count) if r not in filled]
+            if len(rows) == count - self.sgprs:
+                self.S[self.sgprs:count] = 0
+            elif rows:
+                self.S[rows] = 0
             self.sgprs = count
 
     # -- lane masks ---------------------------------------------------------------------------

@@ -548,7 +548,7 @@ def col(x: np.ndarray) -> np.ndarray:
 def _buffer_address(inst, ctx: Ctx, nbytes: int):
     f = inst.fields
     code = f["srsrc"] * 4
-    ctx.max_sgpr = max(ctx.max_sgpr, code + 4)
+    ctx.use_sgpr(code, 4)
     idxen, offen = f["idxen"], f["offen"]
     r = f["vaddr"]
     if idxen or offen:

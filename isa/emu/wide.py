@@ -170,7 +170,7 @@ def _mask_words(code: int, lanes: int, ctx: Ctx):
     if not (code <= opd.SGPR_MAX or opd.VCC_LO <= code <= opd.TTMP_LAST):
         return None
     rows = slice(code, code + (2 if lanes == 64 else 1))
-    ctx.max_sgpr = max(ctx.max_sgpr, rows.stop)
+    ctx.use_sgpr(code, rows.stop - code)
     return lambda b, g: b.S[rows, g.sel]
 
 

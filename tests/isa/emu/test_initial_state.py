@@ -1,6 +1,6 @@
 """Registers a kernel has not written read as zero, whatever earlier dispatches left in the
 register files the emulator reuses: the VGPRs other than v0 (held or not), and the SGPRs,
-including ones that only code reached through a computed jump names."""
+including ones (and TTMPs) that only code reached through a computed jump names."""
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ DIRTY = """
     s_mov_b32 s60, 0x1234
     s_mov_b32 s90, 0x5678
     s_mov_b32 s100, 0x9abc
+    s_mov_b32 ttmp5, 0x77
     v_mov_b32 v40, 0xdead
     v_mov_b32 v5, 0xbeef
 """ + store_v("v40")
@@ -29,6 +30,7 @@ HIDDEN = """
     v_add_nc_u32 v41, v40, v41
     v_add_nc_u32 v41, v5, v41
     v_add_nc_u32 v41, s60, v41
+    v_add_nc_u32 v41, ttmp5, v41
 """ + store_v("v41")
 
 
