@@ -352,7 +352,12 @@ _TWICE = {"f32": _Twice(F32, np.float64, np.uint64, np.int64),
 def _float_view(bits, fmt: Fmt) -> np.ndarray:
     if fmt is F16:
         return f16(bits)
+    if type(bits) is np.ndarray and bits.dtype == np.uint32:
+        return bits.view(np.float32)
     return np.asarray(bits, np.uint32).view(np.float32)
+
+
+_min = np.minimum.reduce
 
 
 _SCRATCH = threading.local()
@@ -386,11 +391,11 @@ def _fma_rounded_twice(a, b, c, fmt: Fmt) -> np.ndarray:
         np.add(s, z, out=s)
         r = s.astype(fmt.ftype)
     low = np.left_shift(s.view(tw.wide_u), tw.shift, out=s.view(tw.wide_u)).view(tw.wide_i)   # s is spent
-    midpoint = low.min() == tw.most_negative
+    midpoint = _min(low, axis=None) == tw.most_negative
     # zero, denormal and smallest normal results, and NaNs (the smallest magnitude is NaN when
     # one is), fail the comparison with the smallest normal
     mag = np.abs(r, out=_scratch(r.shape, r.dtype))
-    special = not mag.min() > tw.min_normal
+    special = not _min(mag, axis=None) > tw.min_normal
     bits = r.view(tw.narrow_bits)
     if midpoint or special:
         suspect = low == tw.most_negative

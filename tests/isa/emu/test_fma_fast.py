@@ -6,6 +6,7 @@ the midpoints between neighbouring results, where rounding twice decides ties wr
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_valu_reference import check, dec, rand_bits, ref_fma, rnd
@@ -254,3 +255,28 @@ def test_threads_have_their_own_work_arrays():
     for th in threads:
         th.join()
     assert not bad
+
+
+@pytest.mark.parametrize("t", ["f32", "f16"])
+def test_one_lane_that_needs_the_exact_path_in_a_long_batch(t):
+    """The batch tests reduce over all lanes: a single NaN, denormal, smallest normal or tie
+    lane anywhere in a long batch (first, last, inside a vector block, in the tail) is found."""
+    fmt = FMTS[t]
+    width, mant, bias = LAYOUT[t]
+    n = 70001
+    one = bias << mant
+    a = np.full(n, one, np.uint32)
+    b = np.full(n, one, np.uint32)
+    c = np.full(n, one, np.uint32)                             # 1 * 1 + 1 everywhere
+    ta, tb, tc = tie_case(one | 1, t, 20 if t == "f32" else 9, True, False)
+    exp_all = ((1 << (width - 1 - mant)) - 1) << mant
+    lanes = [(0x0, 0x0, 1), (one, one, exp_all | 1), (one, 0x1, 0x0), (1 << mant, one, 0x0), (ta, tb, tc),
+             (one, one, (1 << (width - 1)) | one),           # sNaN, denormal, smallest normal, tie, zero sum
+             (exp_all, 0x0, one)]                             # inf * 0: the default NaN of the format
+    for pos in (0, 1, 15, 16, 17, 4097, n - 2, n - 1):
+        for x, y, z in lanes:
+            aa, bb, cc = a.copy(), b.copy(), c.copy()
+            aa[pos], bb[pos], cc[pos] = x, y, z
+            got = fp.fma(aa, bb, cc, fmt)
+            assert int(got[pos]) == ref_fma(x, y, z, t), (pos, hex(x), hex(y), hex(z))
+            assert (np.delete(got, pos) == ref_fma(one, one, one, t)).all()
