@@ -141,6 +141,16 @@ def scalar_dest(code: int, bits: int, ctx: Ctx):
                 g.refresh(b)
         return write64
 
+    if code == EXEC and not ctx.wave64:
+        def write_exec32(b: Batch, g: Group, v):
+            # EXEC often stays as it was (a loop's lanes all continue, a branch restores it):
+            # then the lanes derived from it stay too
+            if not np.array_equal(b.S[EXEC, g.sel], v):
+                b.S[EXEC, g.sel] = v
+                b.exec_from_sgprs(g.sel)
+                g.refresh(b)
+        return write_exec32
+
     def write32(b: Batch, g: Group, v):
         b.S[code, g.sel] = v
         if touches_exec:

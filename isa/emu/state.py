@@ -20,6 +20,7 @@ U64 = np.uint64
 VCC, EXEC, M0, NULL = opd.VCC_LO, opd.EXEC_LO, opd.M0, opd.NULL
 TTMP_FIRST, TTMP_LAST = opd.TTMP_FIRST, opd.TTMP_LAST
 NUM_SCALAR = 128
+FULL_BYTES = b"\xff" * 4           # a wave32 lane mask with every lane
 
 
 class ArrayPool:
@@ -139,7 +140,11 @@ class Batch:
             self.exec_from_sgprs(sel)
 
     def exec_from_sgprs(self, sel) -> None:
-        self.exec[sel] = self.mask(EXEC, sel)
+        words = self.S[EXEC, sel]
+        if self.L == 32 and words.tobytes() == FULL_BYTES * words.size:
+            self.exec[sel] = True          # every lane (no unpacking)
+        else:
+            self.exec[sel] = self.mask(EXEC, sel)
 
     def set_exec(self, sel, lanes: np.ndarray) -> None:
         words = pack_lanes(lanes)

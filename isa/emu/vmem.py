@@ -234,6 +234,18 @@ def consecutive(low: np.ndarray, step: int) -> bool:
     return int(offsets.min()) == first == int(offsets.max())
 
 
+_last_ramp: tuple = (None, 0, False)     # the lane pattern last checked: held values share theirs
+
+
+def _is_ramp(lanes: np.ndarray, step: int) -> bool:
+    """Whether the lane pattern is 0, step, 2 * step, ..."""
+    global _last_ramp
+    last = _last_ramp                   # one tuple: consistent under threads
+    if last[0] is not lanes or last[1] != step:
+        last = _last_ramp = (lanes, step, bool(np.array_equal(lanes, _ramp(lanes.size, step))))
+    return last[2]
+
+
 def _waves(low: lazy.Affine) -> int:
     return low.base.n if isinstance(low.base, lazy.Ramp) else low.base.size
 
@@ -249,7 +261,7 @@ def _affine_run(low: lazy.Affine, step: int, L: int) -> int | None:
     first = base.first if ramp else int(base[0])
     if low.span != step * (L - 1) or first + step * (n * L - 1) > 0xFFFFFFFF:
         return None
-    if not np.array_equal(low.lanes, _ramp(L, step)):
+    if not _is_ramp(low.lanes, step):
         return None
     if ramp:
         return first if n == 1 or base.step == step * L else None
