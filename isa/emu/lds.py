@@ -9,7 +9,7 @@ executed.
 
 import numpy as np
 
-from isa.emu import atomics, datamove
+from isa.emu import atomics, datamove, lazy
 from isa.emu.access import Ctx, active, read_vgprs, store, write_vgprs
 from isa.emu.errors import IllegalInstruction
 from isa.emu.memory import gather_bytes, scatter_bytes
@@ -48,6 +48,8 @@ def lds_size(b: Batch) -> int:
 def _addresses(b: Batch, g: Group, r: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
     """(LDS byte address within the workgroup [N] uint32, absolute offset into Batch.lds [N]
     int64) of the active lanes."""
+    if b.lazy:
+        lazy.settle(b, (r,))
     v = b.V[r, g.sel]
     if offset:
         v = v + U32(offset)                     # 32-bit address arithmetic wraps
@@ -139,12 +141,23 @@ def _dword_index(b: Batch, g: Group, r: int) -> Lanes | None:
     """How a full group's lanes access LDS for the addresses in VGPR r, or None when one is
     not dword aligned. Tiled kernels address LDS with the same registers over a whole loop, so
     the result is kept per register (and group) for as long as the register holds the same
-    addresses."""
-    a = b.V[r, g.sel]
-    key = (r, g.sel.start, g.sel.stop) if g.contiguous else None
-    kept = b.lds_index.get(key) if key is not None else None
-    if kept is not None and (kept[0] == a).all():     # the same group: the same shape
-        return kept[1]
+    addresses. A held register (isa.emu.lazy) is kept by its value, which never changes: its
+    addresses need no comparing."""
+    held = lazy.get(b, g, r) if b.lazy and g.contiguous else None
+    if held is not None:
+        key = ("held", r, g.sel.start, g.sel.stop)
+        kept = b.lds_index.get(key)
+        if kept is not None and kept[0] is held:
+            return kept[1]
+        a = held.rows(g.n, b.L)
+    else:
+        if b.lazy:
+            lazy.settle(b, (r,))                    # held for other waves
+        a = b.V[r, g.sel]
+        key = (r, g.sel.start, g.sel.stop) if g.contiguous else None
+        kept = b.lds_index.get(key) if key is not None else None
+        if kept is not None and (kept[0] == a).all():     # the same group: the same shape
+            return kept[1]
     flat = a.reshape(-1)
     bits = int(np.bitwise_or.reduce(flat))
     if bits & 3:
@@ -160,7 +173,7 @@ def _dword_index(b: Batch, g: Group, r: int) -> Lanes | None:
                 _classify(lanes, per_wg[0])
         if len(b.lds_index) >= INDEX_CACHE_SIZE:
             b.lds_index.clear()
-        b.lds_index[key] = (a.copy(), lanes)
+        b.lds_index[key] = (held if held is not None else a.copy(), lanes)
     return lanes
 
 
@@ -183,6 +196,8 @@ def _load_words(b: Batch, g: Group, r: int, rd: int, offsets: tuple[int, ...], d
     lanes = _fast_dwords(b, g, r, offsets, dwords)
     if lanes is None:
         return False
+    if b.lazy:                                  # the address may have been held in a destination
+        lazy.overwrite(b, g, rd, dwords * len(offsets))
     words = b.lds.reshape(-1)
     rows = b.lds[lanes.rows] if lanes.kind is not None else None
     dst = rd
@@ -274,6 +289,7 @@ def _load(inst, ctx: Ctx, kind: str):
         _note(b, g, pos, shape.nbytes, False)
         raw = lds_read(b, a, pos, shape.nbytes)
         write_vgprs(b, g, rd, datamove.to_vgprs(raw, shape), shape.half)
+    load.lazy_registers = (ra,)
     return load
 
 
@@ -291,6 +307,8 @@ def _store(inst, ctx: Ctx, kind: str):
         a, pos = _addresses(b, g, ra, offset)
         _note(b, g, pos, shape.nbytes, True)
         lds_write(b, a, pos, datamove.from_vgprs(read_vgprs(b, g, r0, shape.dwords), shape))
+    if not r0 <= ra < r0 + shape.dwords:
+        store_.lazy_registers = (ra,)
     return store_
 
 
@@ -315,6 +333,7 @@ def _two_addr(inst, ctx: Ctx, m: str):
                 _note(b, g, pos, size, False)
                 parts.append(lds_read(b, a, pos, size).view(U32).reshape(-1, dw))
             write_vgprs(b, g, rd, np.concatenate(parts, axis=1))
+        load2.lazy_registers = (ra,)
         return load2
     r0, r1 = f["data0"], f["data1"]
     ctx.use_vgpr(r0, dw)

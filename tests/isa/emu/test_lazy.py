@@ -59,7 +59,8 @@ def index_code(draw):
     lines = []
     for _ in range(draw(st.integers(3, 14))):
         op = draw(st.sampled_from(["add", "sub", "subrev", "mul", "shl", "shr", "ashr", "and", "bfe", "lshl_add",
-                                   "add3", "co", "co3", "mad64", "shl64", "cmp", "mov", "xor", "cmpx"]))
+                                   "add3", "co", "co3", "mad64", "shl64", "cmp", "mov", "xor", "cmpx",
+                                   "lds_st", "lds_ld", "lds_ld2"]))
         d = _dst(draw)
         k = draw(st.integers(0, 31))
         if op in ("add", "sub", "subrev"):
@@ -112,6 +113,21 @@ def index_code(draw):
                 form = "_e64" if dest != "vcc_lo" or draw(st.booleans()) else ""
                 lines.append(f"v_cmp_{pred}_{kind}{form} {dest}, {a}, {b}")
                 lines.append(f"v_cndmask_b32_e64 v{d}, {_v(draw)}, {_v(draw)}, {dest}")
+        elif op.startswith("lds"):
+            # mostly an aligned address inside the allocation (the fast paths), sometimes any
+            a = _dst(draw)
+            if draw(st.integers(0, 3)):
+                lines.append(f"v_lshlrev_b32 v{a}, 2, {draw(st.sampled_from(['v0', _v(draw)]))}")
+                lines.append(f"v_and_b32 v{a}, 0x3fc, v{a}")
+            offset = draw(st.sampled_from([0, 4, 6]))
+            if op == "lds_st":
+                lines.append(f"ds_store_b32 v{a}, {_v(draw)} offset:{offset}")
+            elif op == "lds_ld":
+                lines.append(f"ds_load_b32 v{draw(st.sampled_from([a, d]))}, v{a} offset:{offset}")
+            else:
+                d = min(draw(st.sampled_from([a, d])), 7)
+                lines.append(f"ds_load_2addr_b32 v[{d}:{d + 1}], v{a} offset1:{draw(st.integers(1, 9))}")
+            lines.append("s_waitcnt lgkmcnt(0)")
         elif op == "mov":
             lines.append(f"v_mov_b32 v{d}, {_operand(draw)}")
         else:                                             # a per-lane op in between
@@ -156,7 +172,7 @@ def _run(lines, args, groups: int, group: int, lazy_on: bool, monkeypatch):
     src = host.upload(np.arange(n, dtype=np.uint32) * 3)
     body = PROLOGUE + "\n".join(lines) + epilogue
     run_asm(body, args=u64s(out, src) + b"".join(int(a).to_bytes(4, "little") for a in args), grid=(n,),
-            workgroup=(group,), host=host)
+            workgroup=(group,), host=host, lds=1024)
     return host.download(out, np.uint32, n * words).reshape(words, n)
 
 
