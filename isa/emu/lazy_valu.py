@@ -321,9 +321,26 @@ def _lshlrev_b64(m, inst, srcs, vdst, sdst):
     return fast
 
 
+def _product64(x: Affine, y: Affine, n: int):
+    """The low and high halves of the 64-bit product x * y: of uniform factors one value per
+    wave; of an affine factor and one value every wave shares, when no lane's product passes
+    2**32 (the high half is then 0). None otherwise."""
+    if x.uniform and y.uniform:
+        if isinstance(x.base, int) and isinstance(y.base, int):
+            product = x.base * y.base
+            return Affine(product & lazy.M32), Affine(product >> 32)
+        product = x.base_array(n).astype(np.uint64) * y.base_array(n).astype(np.uint64)
+        return Affine((product & np.uint64(lazy.M32)).astype(U32)), Affine((product >> np.uint64(32)).astype(U32))
+    for value, factor in ((x, y), (y, x)):
+        c = factor.same_value()
+        if c is not None and value.no_wrap() and (value.bounds()[1] + value.span) * c <= lazy.M32:
+            return lazy.scale(value, c), Affine(0)
+    return None
+
+
 def _mad_u64_u32(m, inst, srcs, vdst, sdst):
-    """vdst:vdst+1 = src0 * src1 + src2 (64-bit) with uniform factors: the product is one
-    value per wave, the low half stays affine, and a materialized high half of src2 takes the
+    """vdst:vdst+1 = src0 * src1 + src2 (64-bit) where the product has a per-wave form
+    (_product64): the low half stays affine, and a materialized high half of src2 takes the
     wave's carry in one pass."""
     if vdst is None or (sdst is not None and sdst != NULL):
         return None
@@ -335,19 +352,16 @@ def _mad_u64_u32(m, inst, srcs, vdst, sdst):
 
     def fast(b, g):
         x, y = ra(b, g), rb(b, g)
-        if x is None or y is None or not (x.uniform and y.uniform):
+        if x is None or y is None:
+            return False
+        product = _product64(x, y, g.n)
+        if product is None:
             return False
         pair = add64(b, g)
         if pair is None:
             return False
         lo, hi = pair
-        if isinstance(x.base, int) and isinstance(y.base, int):
-            product = x.base * y.base
-            p_lo, p_hi = Affine(product & lazy.M32), Affine(product >> 32)
-        else:
-            product = x.base_array(g.n).astype(np.uint64) * y.base_array(g.n).astype(np.uint64)
-            p_lo = Affine((product & np.uint64(lazy.M32)).astype(U32))
-            p_hi = Affine((product >> np.uint64(32)).astype(U32))
+        p_lo, p_hi = product
         carry = lazy.add_carry(p_lo, lo, 0, g.n)
         if carry is None:
             return False

@@ -282,14 +282,18 @@ def _load(inst, ctx: Ctx, kind: str):
     ctx.use_vgpr(ra)
     ctx.use_vgpr(rd, shape.dwords)
 
+    written = tuple(range(rd, rd + shape.dwords))
+
     def load(b, g):
         if b.hazards is None and shape.nbytes % 4 == 0 and _load_words(b, g, ra, rd, (offset,), shape.dwords):
             return
         a, pos = _addresses(b, g, ra, offset)
         _note(b, g, pos, shape.nbytes, False)
         raw = lds_read(b, a, pos, shape.nbytes)
+        if b.lazy:
+            lazy.settle(b, written)
         write_vgprs(b, g, rd, datamove.to_vgprs(raw, shape), shape.half)
-    load.lazy_registers = (ra,)
+    load.lazy_registers = (ra, *written)          # settled here, dropped by the fast path
     return load
 
 
@@ -324,6 +328,8 @@ def _two_addr(inst, ctx: Ctx, m: str):
         rd = f["vdst"]
         ctx.use_vgpr(rd, 2 * dw)
 
+        written = tuple(range(rd, rd + 2 * dw))
+
         def load2(b, g):
             if b.hazards is None and _load_words(b, g, ra, rd, (off0, off1), dw):
                 return
@@ -332,8 +338,10 @@ def _two_addr(inst, ctx: Ctx, m: str):
                 a, pos = _addresses(b, g, ra, off)
                 _note(b, g, pos, size, False)
                 parts.append(lds_read(b, a, pos, size).view(U32).reshape(-1, dw))
+            if b.lazy:
+                lazy.settle(b, written)
             write_vgprs(b, g, rd, np.concatenate(parts, axis=1))
-        load2.lazy_registers = (ra,)
+        load2.lazy_registers = (ra, *written)
         return load2
     r0, r1 = f["data0"], f["data1"]
     ctx.use_vgpr(r0, dw)
