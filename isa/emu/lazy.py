@@ -231,9 +231,9 @@ def settle_all(b: Batch) -> None:
 
 
 def get(b: Batch, g: Group, r: int) -> Affine | None:
-    """The held value of VGPR r for exactly the waves of g (a contiguous group), or None."""
+    """The held value of VGPR r for exactly the waves of g, or None."""
     held = b.lazy.get(r)
-    if held is None or held.start != g.sel.start or held.stop != g.sel.stop:
+    if held is None or not g.contiguous or held.start != g.sel.start or held.stop != g.sel.stop:
         return None
     return held.value
 

@@ -254,3 +254,41 @@ def test_affine_helpers_match_numpy_on_the_lanes(base, pattern, other, k, cin):
             a = rows.astype(np.uint32).view(np.int32) if signed else rows
             b = np.int64(np.uint32(other).view(np.int32)) if signed else other
             np.testing.assert_array_equal(np.broadcast_to(got, (n, L)), pred(a, b), err_msg=name)
+
+
+@pytest.mark.parametrize("lazy_on", [True, False])
+def test_waves_split_by_a_branch_use_held_addresses_of_the_whole_batch(lazy_on, monkeypatch):
+    """Odd and even waves take different paths (groups that are not one run of waves), each
+    loading and storing through addresses held for all waves before the branch."""
+    monkeypatch.setenv("AMDRT_EMU_LAZY", "1" if lazy_on else "0")
+    n = 4 * 128
+    host = Host()
+    a = np.arange(n, dtype=np.uint32) * 7
+    pa, pc = host.upload(a), host.alloc(4 * n)
+    body = """
+    s_load_b128 s[4:7], s[0:1], 0x0
+    v_lshl_add_u32 v1, s2, 7, v0             // global index
+    v_lshlrev_b32 v1, 2, v1
+    s_waitcnt lgkmcnt(0)
+    v_add_co_u32 v2, vcc_lo, s4, v1
+    v_add_co_ci_u32_e64 v3, vcc_lo, s5, 0, vcc_lo
+    v_add_co_u32 v4, vcc_lo, s6, v1
+    v_add_co_ci_u32_e64 v5, vcc_lo, s7, 0, vcc_lo
+    v_readfirstlane_b32 s8, v0
+    s_bitcmp1_b32 s8, 5                      // odd wave of the workgroup
+    s_cbranch_scc1 odd
+    global_load_b32 v6, v[2:3], off
+    s_waitcnt vmcnt(0)
+    v_add_nc_u32 v6, 1, v6
+    global_store_b32 v[4:5], v6, off
+    s_branch done
+odd:
+    global_load_b32 v6, v[2:3], off
+    s_waitcnt vmcnt(0)
+    v_add_nc_u32 v6, 2, v6
+    global_store_b32 v[4:5], v6, off
+done:
+    """
+    run_asm(body, args=u64s(pa, pc), grid=(n,), workgroup=(128,), host=host)
+    odd_wave = (np.arange(n) // 32) % 2 == 1
+    np.testing.assert_array_equal(host.download(pc, np.uint32, n), a + np.where(odd_wave, 2, 1))
