@@ -22,7 +22,7 @@ import numpy as np
 from isa.codeobj.descriptor import DESCRIPTOR_SIZE, KernelDescriptor
 from isa.emu import lazy, scalar
 from isa.emu.errors import LaunchError
-from isa.emu.state import U32, U64, VCC, Batch
+from isa.emu.state import U32, U64, VCC, Batch, pack_lanes
 from isa.errors import CodeObjectError
 
 PRIVATE_ALIGN = 16          # bytes per work-item the private segment size is rounded up to
@@ -198,6 +198,11 @@ class _Layout:
         return self.wg_of_wave.size
 
     @cached_property
+    def exec_words(self) -> np.ndarray:
+        """`exists` as EXEC words [W, L // 32]."""
+        return pack_lanes(self.exists)
+
+    @cached_property
     def v0_affine(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(base [W], lanes [L]) with v0 = base + lanes in every wave, when every lane exists
         and the work-item ids have that form (they do for any workgroup shape whose rows are
@@ -307,7 +312,7 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
         b.lazy.update((r, lazy.Held(0, W, zero)) for r in range(1, nvgpr))
     else:
         b.V[1:] = 0
-    b.set_exec(slice(None), layout.exists)
+    b.set_exec(slice(None), layout.exists, layout.exec_words)
 
     # private memory: one slot per wave in flight
     slot_bytes = d.scratch_per_wave or private * L

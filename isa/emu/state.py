@@ -146,8 +146,10 @@ class Batch:
         else:
             self.exec[sel] = self.mask(EXEC, sel)
 
-    def set_exec(self, sel, lanes: np.ndarray) -> None:
-        words = pack_lanes(lanes)
+    def set_exec(self, sel, lanes: np.ndarray, words: np.ndarray | None = None) -> None:
+        """EXEC of the waves `sel` = lanes (bool [n, L]); `words`: the same packed, if known."""
+        if words is None:
+            words = pack_lanes(lanes)
         self.S[EXEC, sel] = words[:, 0]
         if self.L == 64:
             self.S[EXEC + 1, sel] = words[:, 1]
