@@ -120,19 +120,31 @@ def _readers(inst, srcs, count):
     return None if any(r is None for r in readers) else readers
 
 
+def _two(inst, srcs):
+    """(batch, group) -> both 32-bit sources as Affines, or None; None when they cannot be."""
+    readers = _readers(inst, srcs, 2)
+    if readers is None:
+        return None
+    ra, rb = readers
+
+    def read(b, g):
+        x = ra(b, g)
+        if x is None:
+            return None
+        y = rb(b, g)
+        return None if y is None else (x, y)
+    return read
+
+
 def _binary(combine):
     def build(inst, srcs):
-        readers = _readers(inst, srcs, 2)
-        if readers is None:
+        read = _two(inst, srcs)
+        if read is None:
             return None
-        ra, rb = readers
 
         def compute(b, g):
-            x = ra(b, g)
-            if x is None:
-                return None
-            y = rb(b, g)
-            return None if y is None else combine(x, y)
+            xy = read(b, g)
+            return None if xy is None else combine(*xy)
         return compute
     return build
 
@@ -237,18 +249,15 @@ def _add_co(m, inst, srcs, vdst, sdst):
         cin_code, cout_code = (srcs[2] if with_ci else None), sdst
     if cout_code is None or cout_code == EXEC or (cin_code is not None and not _readable_sgpr(cin_code)):
         return None
-    readers = _readers(inst, srcs, 2)
-    if readers is None:
+    read = _two(inst, srcs)
+    if read is None:
         return None
-    ra, rb = readers
 
     def fast(b, g):
-        x = ra(b, g)
-        if x is None:
+        xy = read(b, g)
+        if xy is None:
             return False
-        y = rb(b, g)
-        if y is None:
-            return False
+        x, y = xy
         cin = 0
         if cin_code is not None:
             cin = lazy.carry_in(b, g, cin_code)
@@ -396,19 +405,15 @@ def _compare(m, inst, srcs, vdst, sdst):
         dest = vdst
     if dest is None or not (dest == NULL or _readable_sgpr(dest)):
         return None
-    readers = _readers(inst, srcs, 2)
-    if readers is None:
+    read = _two(inst, srcs)
+    if read is None:
         return None
-    ra, rb = readers
 
     def fast(b, g):
-        x = ra(b, g)
-        if x is None:
+        xy = read(b, g)
+        if xy is None:
             return False
-        y = rb(b, g)
-        if y is None:
-            return False
-        lanes = lazy.compare(pred, x, y, signed, g.n, b.L)
+        lanes = lazy.compare(pred, *xy, signed, g.n, b.L)
         if lanes is None:
             return False
         lazy.mask_words(b, g, dest, lanes)
