@@ -440,19 +440,33 @@ def _range(x: Affine, signed: bool) -> tuple[int, int] | None:
 def compare(pred: Pred, a: Affine, b_: Affine, signed: bool, n: int, L: int):
     """pred(a, b_) in every lane: True / False when one answer holds for all lanes of all
     waves, else bool [n, L] (whole waves decided by their ranges, lane by lane only where they
-    are not); None when a range wraps or neither side is uniform."""
-    if not (a.uniform or b_.uniform):
-        return None
+    are not, or lane by lane throughout for a small group); None when a range wraps or neither
+    side is uniform in a large group."""
     ra, rb = _range(a, signed), _range(b_, signed)
-    if ra is None or rb is None:
+    if ra is not None and rb is not None:
+        if pred.monotone:
+            corners = {bool(pred(x, y)) for x in ra for y in rb}
+            if len(corners) == 1:
+                return corners.pop()
+        elif ra[1] < rb[0] or rb[1] < ra[0]:
+            return pred.apart
+    if n * L <= SMALL_GROUP_LANES:
+        return pred(_lane_values(a, signed, n, L), _lane_values(b_, signed, n, L))
+    if ra is None or rb is None or not (a.uniform or b_.uniform):
         return None
-    if pred.monotone:
-        corners = {bool(pred(x, y)) for x in ra for y in rb}
-        if len(corners) == 1:
-            return corners.pop()
-    elif ra[1] < rb[0] or rb[1] < ra[0]:
-        return pred.apart
     return _compare_waves(pred, a, b_, signed, n, L)
+
+
+# Up to this many lanes, comparing every lane costs less than reasoning about waves.
+SMALL_GROUP_LANES = 4096
+
+
+def _lane_values(x: Affine, signed: bool, n: int, L: int):
+    """x's values in every lane ([n, L], or an int when all are one), as signed when asked."""
+    if x.lanes is None and isinstance(x.base, int):
+        return _as_signed(x.base) if signed else x.base
+    rows = x.rows(n, L)
+    return rows.view(np.int32) if signed else rows
 
 
 def _compare_waves(pred: Pred, a: Affine, b_: Affine, signed: bool, n: int, L: int):

@@ -246,14 +246,20 @@ def test_affine_helpers_match_numpy_on_the_lanes(base, pattern, other, k, cin):
     masked = lazy.mask(x, other)
     if masked is not None:
         np.testing.assert_array_equal(masked.rows(n, L).astype(np.int64), rows & other)
-    for name, pred in lazy.PREDICATES.items():
-        for signed in (False, True):
-            got = lazy.compare(pred, x, y, signed, n, L)
-            if got is None:
-                continue
-            a = rows.astype(np.uint32).view(np.int32) if signed else rows
-            b = np.int64(np.uint32(other).view(np.int32)) if signed else other
-            np.testing.assert_array_equal(np.broadcast_to(got, (n, L)), pred(a, b), err_msg=name)
+    small = lazy.SMALL_GROUP_LANES
+    for lane_by_lane in (True, False):            # small groups compare lanes; large ones waves
+        lazy.SMALL_GROUP_LANES = n * L if lane_by_lane else 0
+        try:
+            for name, pred in lazy.PREDICATES.items():
+                for signed in (False, True):
+                    got = lazy.compare(pred, x, y, signed, n, L)
+                    if got is None:
+                        continue
+                    a = rows.astype(np.uint32).view(np.int32) if signed else rows
+                    b = np.int64(np.uint32(other).view(np.int32)) if signed else other
+                    np.testing.assert_array_equal(np.broadcast_to(got, (n, L)), pred(a, b), err_msg=name)
+        finally:
+            lazy.SMALL_GROUP_LANES = small
 
 
 @pytest.mark.parametrize("lazy_on", [True, False])
