@@ -497,10 +497,26 @@ def fma64_scaled(a_bits, b_bits, c_bits, scale_exp: int) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # rounded elementary operations on bits
 
+_BINOPS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
+_max = np.maximum.reduce
+
+
 def binop(op, a, b, fmt: Fmt) -> np.ndarray:
     """a op b ('add', 'sub', 'mul', 'div') correctly rounded in fmt. f16 is computed in f32, which
     is exact for these operations since 24 >= 2*11+2 bits (double rounding is innocuous)."""
-    ufunc = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[op]
+    ufunc = _BINOPS[op]
+    if fmt is F32 and type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == b.dtype == np.uint32:
+        # the common case, with nothing but the arithmetic and one reduction (a NaN is the
+        # maximum when there is one, and only a NaN differs from itself)
+        with np.errstate(all="ignore"):
+            r = ufunc(a.view(np.float32), b.view(np.float32))
+        if r.size:
+            top = _max(r, axis=None)
+            if top == top:
+                return r.view(np.uint32)
+        else:
+            return r.view(np.uint32)
+        return fix_nan(r.view(np.uint32), [a, b], fmt)
     with np.errstate(all="ignore"):
         if fmt is F16:
             r = ufunc(f16(a).astype(np.float32), f16(b).astype(np.float32))
