@@ -17,6 +17,7 @@ register is written whole) and fall back to the general path, after materializin
 condition for the per-wave form does not hold.
 """
 
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -408,8 +409,9 @@ def mask_words(b: Batch, g: Group, code: int, value) -> None:
 # comparisons
 
 class Pred:
-    def __init__(self, fn, monotone: bool, apart: bool = False):
-        self.fn = fn
+    def __init__(self, fn, scalar, monotone: bool, apart: bool = False):
+        self.fn = fn                # on arrays
+        self.scalar = scalar        # on ints
         self.monotone = monotone
         self.apart = apart          # eq / ne: the result where the two ranges do not meet
 
@@ -418,8 +420,9 @@ class Pred:
 
 
 PREDICATES = {
-    "lt": Pred(np.less, True), "le": Pred(np.less_equal, True), "gt": Pred(np.greater, True),
-    "ge": Pred(np.greater_equal, True), "eq": Pred(np.equal, False), "ne": Pred(np.not_equal, False, True),
+    "lt": Pred(np.less, operator.lt, True), "le": Pred(np.less_equal, operator.le, True),
+    "gt": Pred(np.greater, operator.gt, True), "ge": Pred(np.greater_equal, operator.ge, True),
+    "eq": Pred(np.equal, operator.eq, False), "ne": Pred(np.not_equal, operator.ne, False, True),
 }
 
 
@@ -445,7 +448,7 @@ def compare(pred: Pred, a: Affine, b_: Affine, signed: bool, n: int, L: int):
     ra, rb = _range(a, signed), _range(b_, signed)
     if ra is not None and rb is not None:
         if pred.monotone:
-            corners = {bool(pred(x, y)) for x in ra for y in rb}
+            corners = {pred.scalar(x, y) for x in ra for y in rb}
             if len(corners) == 1:
                 return corners.pop()
         elif ra[1] < rb[0] or rb[1] < ra[0]:
@@ -457,8 +460,9 @@ def compare(pred: Pred, a: Affine, b_: Affine, signed: bool, n: int, L: int):
     return _compare_waves(pred, a, b_, signed, n, L)
 
 
-# Up to this many lanes, comparing every lane costs less than reasoning about waves.
-SMALL_GROUP_LANES = 4096
+# Up to this many lanes, comparing every lane (two passes) costs less than deciding waves by
+# their ranges.
+SMALL_GROUP_LANES = 1 << 16
 
 
 def _lane_values(x: Affine, signed: bool, n: int, L: int):
