@@ -27,17 +27,26 @@ class ArrayPool:
     """Register files kept from one batch to the next: a fresh multi-megabyte array costs a page
     fault per page on first touch, which can take longer than running the kernel."""
 
+    MAX_ARRAYS = 16
+    MAX_BYTES = 1 << 30             # batches of 2^20 work-items make register files of 100s of MiB
+
     def __init__(self):
         self._arrays: dict = {}
 
-    def get(self, shape: tuple, dtype) -> np.ndarray:
-        key = (shape, np.dtype(dtype).str)
+    def get(self, role: str, shape: tuple, dtype) -> np.ndarray:
+        """The kept array for `role` (arrays of two roles never alias, whatever their shapes)."""
+        key = (role, shape, np.dtype(dtype).str)
         a = self._arrays.get(key)
         if a is None:
-            if len(self._arrays) > 16:
+            a = np.empty(shape, dtype)
+            if len(self._arrays) >= self.MAX_ARRAYS or self.nbytes + a.nbytes > self.MAX_BYTES:
                 self._arrays.clear()
-            a = self._arrays[key] = np.empty(shape, dtype)
+            self._arrays[key] = a
         return a
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self._arrays.values())
 
 
 class HardwareRegisters(dict):
@@ -70,19 +79,19 @@ class Batch:
         self.W = nwaves
         self.L = lanes
         self.nvgpr = nvgpr
-        self.V = pool.get((nvgpr, nwaves, lanes), U32)
+        self.V = pool.get("vgprs", (nvgpr, nwaves, lanes), U32)
         # Only the SGPRs the code can name are zeroed (name_sgprs): zeroing all of them would cost
         # as much as a few instructions of a large batch.
-        self.S = pool.get((NUM_SCALAR, nwaves), U32)
+        self.S = pool.get("sgprs", (NUM_SCALAR, nwaves), U32)
         self.sgprs = 0                  # SGPRs s0 .. s[sgprs - 1] are zero or written
         self.ttmps = False              # whether the TTMPs are
         self.S[[VCC, VCC + 1, M0, EXEC, EXEC + 1]] = 0
         self.name_sgprs(sgprs, ttmps, filled)
         self.scc = np.zeros(nwaves, bool)
-        self.exec = pool.get((nwaves, lanes), bool)
+        self.exec = pool.get("exec", (nwaves, lanes), bool)
         self.lds_bytes = lds_bytes
         words = max(2, -(-lds_bytes // 8) * 2)          # even, so 64-bit LDS atomics have a view
-        self.lds = pool.get((max(nworkgroups, 1), words), U32)
+        self.lds = pool.get("lds", (max(nworkgroups, 1), words), U32)
         self.lds.fill(0)
         self.lane_ids = np.arange(lanes, dtype=U32)
         self.wg = np.zeros(nwaves, np.int64)          # workgroup (index in the batch) of each wave
