@@ -281,12 +281,25 @@ def dword_lanes(b: Batch, found, nbytes: int, write: bool):
     if found is None or words is None:
         return None
     base, low = found
+    align = (1 << (nbytes - 1).bit_length()) - 1 if write and nbytes > 4 else 3
     if isinstance(low, lazy.Affine):
         first = _affine_run(low, nbytes, b.L)
         if first is not None and base + first >= 0 and (base + first) % 4 == 0:
             view = words(base + first, _waves(low) * b.L * nbytes, write)
             if view is not None:
                 return view, None
+        if low.no_wrap() and not (base | low.base_or() | low.lanes_or()) & align:
+            # every lane at base + its wave's base + its lane's offset: the index is one
+            # broadcast add of the two, with no address per lane to inspect
+            lo, hi = low.bounds()
+            start, n = base + lo, _waves(low)
+            if start >= 0 and base + hi + low.span + nbytes <= 1 << 64:
+                view = words(start, hi + low.span - lo + nbytes, write)
+                if view is None:
+                    return None
+                waves = ((low.base_array(n) - U32(lo)) >> U32(2)).astype(np.intp)
+                lanes = (low.lanes >> 2).astype(np.intp) if low.lanes is not None else 0
+                return view, (waves[:, None] + lanes).reshape(-1)
         low = low.rows(_waves(low), b.L)
     if consecutive(low, nbytes):
         start = base + int(low.reshape(-1)[0])
@@ -296,7 +309,6 @@ def dword_lanes(b: Batch, found, nbytes: int, write: bool):
                 return view, None
     lo, hi = int(low.min()), int(low.max())
     start = base + lo
-    align = (1 << (nbytes - 1).bit_length()) - 1 if write and nbytes > 4 else 3
     if start < 0 or (base | int(np.bitwise_or.reduce(low, axis=None))) & align or base + hi + nbytes > 1 << 64:
         return None
     view = words(start, hi - lo + nbytes, write)

@@ -60,7 +60,7 @@ def index_code(draw):
     for _ in range(draw(st.integers(3, 14))):
         op = draw(st.sampled_from(["add", "sub", "subrev", "mul", "shl", "shr", "ashr", "and", "bfe", "lshl_add",
                                    "add3", "co", "co3", "mad64", "shl64", "cmp", "mov", "xor", "cmpx",
-                                   "lds_st", "lds_ld", "lds_ld2"]))
+                                   "lds_st", "lds_ld", "lds_ld2", "gload"]))
         d = _dst(draw)
         k = draw(st.integers(0, 31))
         if op in ("add", "sub", "subrev"):
@@ -128,6 +128,12 @@ def index_code(draw):
                 d = min(draw(st.sampled_from([a, d])), 7)
                 lines.append(f"ds_load_2addr_b32 v[{d}:{d + 1}], v{a} offset1:{draw(st.integers(1, 9))}")
             lines.append("s_waitcnt lgkmcnt(0)")
+        elif op == "gload":                               # a gather from `in` (4 * 128 bytes at least)
+            a = _dst(draw)
+            lines.append(f"v_lshlrev_b32 v{a}, 2, {draw(st.sampled_from(['v0', _v(draw)]))}")
+            lines.append(f"v_and_b32 v{a}, {draw(st.sampled_from([0x1fc, 0x1f0, 0x3c]))}, v{a}")
+            lines.append(f"global_load_b32 v{draw(st.sampled_from([a, d]))}, v{a}, s[6:7]")
+            lines.append("s_waitcnt vmcnt(0)")
         elif op == "mov":
             lines.append(f"v_mov_b32 v{d}, {_operand(draw)}")
         else:                                             # a per-lane op in between
