@@ -7,6 +7,7 @@ implementation should make those two calls fast for the common case of many addr
 mapping. Addresses outside every mapping raise MemoryFault; the emulator adds the instruction.
 """
 
+import contextlib
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -39,7 +40,9 @@ class Memory(Protocol):
     # Optional, for speed: `words(address, nbytes, write=False)` -> a uint32 numpy view of the
     # range when one mapping backs all of it (writable, for write=True) and address is 4-byte
     # aligned, else None. The emulator gathers and scatters dword accesses through it and falls
-    # back to read / write (which raise the faults) when it gives None.
+    # back to read / write (which raise the faults) when it gives None. A memory whose mappings
+    # can be removed while a dispatch runs also has `lock` (a threading.RLock that unmapping
+    # takes); the emulator holds it while it uses such a view.
 
 
 @dataclass
@@ -126,7 +129,9 @@ class PagedMemory:
         return None
 
     def words(self, address: int, nbytes: int, write: bool = False) -> np.ndarray | None:
-        """A uint32 view of [address, address + nbytes) inside one mapping, or None."""
+        """A uint32 view of [address, address + nbytes) inside one mapping, or None. (A memory
+        whose mappings can go while a dispatch runs also has a `lock`, held around every use of
+        such a view: see access_lock.)"""
         m = self._find(address)
         if m is None or address % 4 or address + nbytes > m.end or (write and not m.writable):
             return None
@@ -271,3 +276,11 @@ def scatter_bytes(buf: np.ndarray, offsets: np.ndarray, data: np.ndarray) -> Non
         view[idx] = words[:, 0]
     else:
         view[idx[:, None] + np.arange(k)] = words
+
+
+_NO_LOCK = contextlib.nullcontext()
+
+
+def access_lock(memory):
+    """What to hold while using a view from memory.words(): the memory's lock where it has one."""
+    return getattr(memory, "lock", _NO_LOCK)

@@ -7,6 +7,7 @@ from isa import operands as opd
 from isa.emu.access import Ctx, scalar_dest, scalar_source
 from isa.emu.alu import AluTables, attr
 from isa.emu.errors import EmulatorError, IllegalInstruction
+from isa.emu.memory import access_lock
 from isa.emu.state import EXEC, M0, NULL, U32, U64, Batch, Group
 from isa.tables import table
 
@@ -216,10 +217,12 @@ def _read_dwords(memory, address: int, dwords: int) -> np.ndarray:
     """uint32 [dwords] at a dword-aligned address: through the memory's view of one mapping
     where it has one, else a read (which raises the fault)."""
     words = getattr(memory, "words", None)
-    view = words(address, 4 * dwords) if words is not None else None
-    if view is None:
-        view = memory.read(np.array([address], U64), 4 * dwords).view(U32)
-    return view
+    if words is not None:
+        with access_lock(memory):
+            view = words(address, 4 * dwords)
+            if view is not None:
+                return view.copy()
+    return memory.read(np.array([address], U64), 4 * dwords).view(U32)
 
 
 def shared_smem_address(b: Batch, g: Group, base_code: int, imm: int) -> int | None:

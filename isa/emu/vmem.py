@@ -15,6 +15,7 @@ from isa.emu import atomics, datamove, lazy
 from isa.emu.access import Ctx, active, read_vgprs, scalar_source, spread, store, write_vgprs
 from isa.emu.errors import IllegalInstruction, MemoryFault
 from isa.emu.lds import atomic_apply, lds_read, lds_write
+from isa.emu.memory import access_lock
 from isa.emu.state import NULL, U32, U64, Batch, Group, pair64
 
 MASK32 = U64(0xFFFFFFFF)
@@ -417,24 +418,13 @@ def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None, addr_reg
         written = tuple(range(rd, rd + shape.dwords))
 
         def load_dwords(b, g):
-            found = dword_lanes(b, span(b, g), shape.nbytes, False)
-            if found is None:
-                if b.lazy:
-                    lazy.settle(b, addr_regs + written)
-                return load(b, g)
+            with access_lock(b.memory):
+                found = dword_lanes(b, span(b, g), shape.nbytes, False)
+                if found is not None:
+                    return _load_found(b, g, found, rd, shape.dwords)
             if b.lazy:
-                lazy.overwrite(b, g, rd, shape.dwords)
-            view, index = found
-            if index is None:
-                rows = view.reshape(-1, shape.dwords)
-                for i in range(shape.dwords):
-                    b.V[rd + i, g.sel] = rows[:, i].reshape(g.n, b.L)
-                return
-            for i in range(shape.dwords):
-                if g.contiguous:                # straight into the register rows
-                    np.take(view[i:], index, out=b.V[rd + i, g.sel].reshape(-1), mode="wrap")
-                else:
-                    b.V[rd + i, g.sel] = view[i:].take(index, mode="wrap").reshape(g.n, b.L)
+                lazy.settle(b, addr_regs + written)
+            return load(b, g)
         load_dwords.lazy_registers = addr_regs + written
         return load_dwords
     if shape.nbytes == 4 and shape.half is None:
@@ -448,6 +438,23 @@ def _load(address, shape: datamove.Shape, rd: int, ctx: Ctx, span=None, addr_reg
     return load
 
 
+def _load_found(b: Batch, g: Group, found, rd: int, dwords: int) -> None:
+    """The fast path of loads: VGPRs rd.. from the memory view of dword_lanes."""
+    if b.lazy:
+        lazy.overwrite(b, g, rd, dwords)
+    view, index = found
+    if index is None:
+        rows = view.reshape(-1, dwords)
+        for i in range(dwords):
+            b.V[rd + i, g.sel] = rows[:, i].reshape(g.n, b.L)
+        return
+    for i in range(dwords):
+        if g.contiguous:                # straight into the register rows
+            np.take(view[i:], index, out=b.V[rd + i, g.sel].reshape(-1), mode="wrap")
+        else:
+            b.V[rd + i, g.sel] = view[i:].take(index, mode="wrap").reshape(g.n, b.L)
+
+
 def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None, addr_regs=()):
     ctx.use_vgpr(rdata, shape.dwords)
 
@@ -456,19 +463,21 @@ def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None, addr
         _write(b, g, t, datamove.from_vgprs(read_vgprs(b, g, rdata, shape.dwords), shape))
     if span is not None and shape.nbytes % 4 == 0:
         def store_dwords(b, g):
-            found = dword_lanes(b, span(b, g), shape.nbytes, True)
-            if found is None:
-                if b.lazy:
-                    lazy.settle(b, addr_regs)
-                return store_(b, g)
-            view, index = found
-            if index is None:
-                rows = view.reshape(-1, shape.dwords)
-                for i in range(shape.dwords):
-                    rows[:, i] = b.V[rdata + i, g.sel].reshape(-1)
-                return
-            for i in range(shape.dwords):        # later lanes win, as on hardware
-                view[i:][index] = b.V[rdata + i, g.sel].reshape(-1)
+            with access_lock(b.memory):
+                found = dword_lanes(b, span(b, g), shape.nbytes, True)
+                if found is not None:
+                    view, index = found
+                    if index is None:
+                        rows = view.reshape(-1, shape.dwords)
+                        for i in range(shape.dwords):
+                            rows[:, i] = b.V[rdata + i, g.sel].reshape(-1)
+                        return
+                    for i in range(shape.dwords):        # later lanes win, as on hardware
+                        view[i:][index] = b.V[rdata + i, g.sel].reshape(-1)
+                    return
+            if b.lazy:
+                lazy.settle(b, addr_regs)
+            return store_(b, g)
         store_dwords.lazy_registers = addr_regs
         return store_dwords
     return store_

@@ -208,6 +208,19 @@ class PageTable:
 
     # --- the memory interface (emulator and engines) -------------------------------------------
 
+    def words(self, address: int, nbytes: int, write: bool = False) -> np.ndarray | None:
+        """A uint32 view of the host memory behind [address, address + nbytes) when that lies
+        inside one mapping that allows the access and is dword aligned, else None (the caller
+        then gathers, which raises the fault if there is one). The view is only valid while the
+        caller holds `lock`: an unmap takes it before the memory goes."""
+        m = self.find(address)
+        if m is None or address % 4 or address + nbytes > m.end or (write and not m.writable):
+            return None
+        first = m.host + (address - m.va) - _VIEW_BASE
+        if first % 4:
+            return None
+        return _HOST[first:first + -(-nbytes // 4) * 4].view(np.uint32)
+
     def read(self, addrs: np.ndarray, nbytes: int) -> np.ndarray:
         """Gather `nbytes` at each address: uint8 array of shape [len(addrs), nbytes]."""
         with self.lock:

@@ -223,3 +223,23 @@ def test_a_simulator_error_stops_only_that_dispatch(fresh_rt, code, failing, mon
     counter.copyin(np.zeros(1, np.uint32))
     prog["count"](counter, global_size=64, local_size=32)
     assert counter.numpy(np.uint32)[0] == 64
+
+
+def test_simulated_gpu_memory_takes_the_emulators_view_paths(fresh_rt, failing, monkeypatch):
+    """Loads and stores of consecutive dwords reach the simulated GPU's memory as views of its
+    page table (one copy, the table's lock held), not as gathers of every lane's address."""
+    from isa.emu import vmem
+
+    used = []
+    load_found = vmem._load_found
+    monkeypatch.setattr(vmem, "_load_found", lambda *a: used.append(a) or load_found(*a))
+    dev = fresh_rt.devices[0]
+    prog = dev.load(failing)
+    n = 4096
+    a, b = np.arange(n, dtype=np.float32), np.full(n, 0.5, np.float32)
+    bufs = [dev.alloc(4 * n) for _ in range(3)]
+    bufs[0].copyin(a)
+    bufs[1].copyin(b)
+    prog["vadd"](bufs[0], bufs[1], bufs[2], np.uint32(n), global_size=(n, 1, 1), local_size=(256, 1, 1))
+    np.testing.assert_array_equal(bufs[2].numpy(np.float32, n), a + b)
+    assert len(used) >= 2                 # both loads

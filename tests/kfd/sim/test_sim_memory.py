@@ -234,3 +234,22 @@ def test_misc_ioctls(kfd1):
     assert x.xnack_enabled == 0
     assert errno_of(kfd1.ioctl, F.AMDKFD_IOC_SET_XNACK_MODE,
                     F.kfd_ioctl_set_xnack_mode_args(xnack_enabled=1)) == errno.EPERM
+
+
+def test_page_table_word_views_stay_inside_one_permitted_mapping(kfd1):
+    """PageTable.words gives the emulator a view of one mapping's host memory, and nothing it
+    could not reach by gathers: not across mappings, not unaligned, not a read-only mapping for
+    writes, not unmapped memory."""
+    g = kfd1.gpu_ids[0]
+    pt = kfd1.drv._process.pdds[g].page_table
+    a = kfd1.alloc(g, 2 * PAGE)
+    ro = kfd1.alloc(g, PAGE, VRAM_FLAGS & ~F.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE)
+    with pt.lock:
+        view = pt.words(a.va + 8, PAGE, write=True)
+        view[:] = np.arange(PAGE // 4, dtype=np.uint32)
+        assert pt.words(a.va + 2, 8) is None                  # unaligned
+        assert pt.words(a.va + PAGE, 2 * PAGE) is None        # past the end of the mapping
+        assert pt.words(ro.va, 16) is not None
+        assert pt.words(ro.va, 16, write=True) is None        # read-only
+        assert pt.words(0x100, 4) is None                     # the first page is never mapped
+    np.testing.assert_array_equal(np.frombuffer(pt.read_bytes(a.va + 8, PAGE), np.uint32), np.arange(PAGE // 4))
