@@ -150,6 +150,8 @@ class Affine:
         return lo if lo == hi else None
 
     def base_array(self, n: int) -> np.ndarray:
+        """The bases as uint32 [n] (n matters only for an int base; callers that know the base
+        is not one pass 0)."""
         return _base_array(self.base, n)
 
     def wide_base(self, n: int) -> np.ndarray:
