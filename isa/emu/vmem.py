@@ -299,7 +299,7 @@ def dword_lanes(b: Batch, found, nbytes: int, write: bool):
                 if view is None:
                     return None
                 waves = ((low.base_array(n) - U32(lo)) >> U32(2)).astype(np.intp)
-                lanes = (low.lanes >> 2).astype(np.intp) if low.lanes is not None else 0
+                lanes = (low.lanes >> 2).astype(np.intp) if low.lanes is not None else np.zeros(b.L, np.intp)
                 return view, (waves[:, None] + lanes).reshape(-1)
         low = low.rows(_waves(low), b.L)
     if consecutive(low, nbytes):

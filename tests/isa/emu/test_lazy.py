@@ -5,7 +5,7 @@ materialized lanes."""
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_core_launch import run_asm, u64s
 
@@ -184,6 +184,8 @@ def _run(lines, args, groups: int, group: int, lazy_on: bool, monkeypatch):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(code=index_code(), args=st.lists(u32s, min_size=8, max_size=8), shape=st.sampled_from([(3, 64), (2, 128), (4, 32)]))
+@example(code=["v_mad_u64_u32 v[3:4], null, v0, v1, v[1:2]", "v_lshlrev_b32 v1, 2, v3", "v_and_b32 v1, 508, v1",
+               "global_load_b32 v1, v1, s[6:7]", "s_waitcnt vmcnt(0)"], args=[0] * 8, shape=(3, 64))
 def test_held_index_arithmetic_matches_the_per_lane_paths(code, args, shape, monkeypatch):
     groups, group = shape
     held = _run(code, args, groups, group, True, monkeypatch)
