@@ -169,7 +169,13 @@ def _epilogue(group: int, n: int) -> str:
     v_lshlrev_b32_e32 v40, 2, v40""" + stores
 
 
-def _run(lines, args, groups: int, group: int, lazy_on: bool, monkeypatch):
+# (workgroups, work-items per workgroup, layout): "1d"; "2d" (16 x group / 16, v0 = x | y << 10,
+# where the epilogue's index repeats: the last store wins in both runs alike); "partial" (the
+# last workgroup is 5 work-items short: its v0 is not held)
+SHAPES = [(3, 64, "1d"), (2, 128, "1d"), (4, 32, "1d"), (3, 64, "2d"), (3, 64, "partial")]
+
+
+def _run(lines, args, groups: int, group: int, layout: str, lazy_on: bool, monkeypatch):
     monkeypatch.setenv("AMDRT_EMU_LAZY", "1" if lazy_on else "0")
     n = groups * group
     epilogue, words = _epilogue(group, n), len(REGS)
@@ -177,19 +183,22 @@ def _run(lines, args, groups: int, group: int, lazy_on: bool, monkeypatch):
     out = host.alloc(4 * n * words)
     src = host.upload(np.arange(n, dtype=np.uint32) * 3)
     body = PROLOGUE + "\n".join(lines) + epilogue
-    run_asm(body, args=u64s(out, src) + b"".join(int(a).to_bytes(4, "little") for a in args), grid=(n,),
-            workgroup=(group,), host=host, lds=1024)
+    if layout == "2d":
+        launch = {"grid": (16, n // 16), "workgroup": (16, group // 16), "workitem_dims": 1}
+    else:
+        launch = {"grid": (n - 5 if layout == "partial" else n,), "workgroup": (group,)}
+    run_asm(body, args=u64s(out, src) + b"".join(int(a).to_bytes(4, "little") for a in args), host=host,
+            lds=1024, **launch)
     return host.download(out, np.uint32, n * words).reshape(words, n)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(code=index_code(), args=st.lists(u32s, min_size=8, max_size=8), shape=st.sampled_from([(3, 64), (2, 128), (4, 32)]))
+@given(code=index_code(), args=st.lists(u32s, min_size=8, max_size=8), shape=st.sampled_from(SHAPES))
 @example(code=["v_mad_u64_u32 v[3:4], null, v0, v1, v[1:2]", "v_lshlrev_b32 v1, 2, v3", "v_and_b32 v1, 508, v1",
-               "global_load_b32 v1, v1, s[6:7]", "s_waitcnt vmcnt(0)"], args=[0] * 8, shape=(3, 64))
+               "global_load_b32 v1, v1, s[6:7]", "s_waitcnt vmcnt(0)"], args=[0] * 8, shape=(3, 64, "1d"))
 def test_held_index_arithmetic_matches_the_per_lane_paths(code, args, shape, monkeypatch):
-    groups, group = shape
-    held = _run(code, args, groups, group, True, monkeypatch)
-    plain = _run(code, args, groups, group, False, monkeypatch)
+    held = _run(code, args, *shape, True, monkeypatch)
+    plain = _run(code, args, *shape, False, monkeypatch)
     np.testing.assert_array_equal(held, plain, err_msg="\n".join(code))
 
 
