@@ -294,11 +294,12 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
         layout = _layout(sizes, L, dims)
     W = layout.waves
     waves_per, wg_of_wave = layout.waves_per, layout.wg_of_wave
-    b = Batch(W, L, nvgpr, nwg, lds, pool, sgprs=0, ttmps=ttmps)
-    b.wg[:] = wg_of_wave
-    b.wave_in_wg[:] = layout.wave_in_wg
-    b.wave_id[:] = first_wave + np.arange(W)
-    b.wg_first_wave[:] = layout.first_of_wg
+    # private memory: one slot per wave in flight
+    slot_bytes = d.scratch_per_wave or private * L
+    slots = slot_base + np.arange(W, dtype=np.int64)
+    scratch_base = (d.scratch_base + slots * slot_bytes).astype(U64)
+    b = Batch(W, L, nvgpr, nwg, lds, pool, sgprs=0, ttmps=ttmps,
+              waves=(wg_of_wave, layout.wave_in_wg, first_wave + np.arange(W), layout.first_of_wg, scratch_base))
     # VGPRs other than the work-item ids start at zero (on hardware: whatever the register file
     # held), held per wave where that is allowed, so that no lane pays for them.
     b.lazy_ok = lazy_ok and L == 32
@@ -314,10 +315,6 @@ def build_batch(kernel: Kernel, d: Dispatch, geo: Geometry, first_wg: int, nwg: 
         b.V[1:] = 0
     b.set_exec(slice(None), layout.exists, layout.exec_words)
 
-    # private memory: one slot per wave in flight
-    slot_bytes = d.scratch_per_wave or private * L
-    slots = slot_base + np.arange(W, dtype=np.int64)
-    b.scratch_base[:] = (d.scratch_base + slots * slot_bytes).astype(U64)
 
     # user SGPRs: as programmed (PM4), or the ones the descriptor enables (AQL)
     s = 0

@@ -74,7 +74,7 @@ class Batch:
     zero."""
 
     def __init__(self, nwaves: int, lanes: int, nvgpr: int, nworkgroups: int, lds_bytes: int,
-                 pool: ArrayPool | None = None, sgprs: int = VCC, ttmps: bool = True, filled=()):
+                 pool: ArrayPool | None = None, sgprs: int = VCC, ttmps: bool = True, filled=(), waves=None):
         pool = pool or ArrayPool()
         self.W = nwaves
         self.L = lanes
@@ -94,11 +94,13 @@ class Batch:
         self.lds = pool.get("lds", (max(nworkgroups, 1), words), U32)
         self.lds.fill(0)
         self.lane_ids = np.arange(lanes, dtype=U32)
-        self.wg = np.zeros(nwaves, np.int64)          # workgroup (index in the batch) of each wave
-        self.wave_in_wg = np.zeros(nwaves, np.int64)
-        self.wave_id = np.zeros(nwaves, np.int64)     # dispatch-wide wave index
-        self.wg_first_wave = np.zeros(max(nworkgroups, 1), np.int64)
-        self.scratch_base = np.zeros(nwaves, U64)     # the wave's private memory (FLAT_SCRATCH)
+        # Where the waves sit: (workgroup (index in the batch) of each wave, its wave in the
+        # workgroup, dispatch-wide wave index, first wave of each workgroup, the wave's private
+        # memory (FLAT_SCRATCH)), as the launch gives them (read only: layouts are kept).
+        if waves is None:
+            waves = (np.zeros(nwaves, np.int64), np.zeros(nwaves, np.int64), np.zeros(nwaves, np.int64),
+                     np.zeros(max(nworkgroups, 1), np.int64), np.zeros(nwaves, U64))
+        self.wg, self.wave_in_wg, self.wave_id, self.wg_first_wave, self.scratch_base = waves
         self.hwreg = HardwareRegisters()              # hardware register id -> [W] uint32
         self.lds_index = {}                           # LDS address register -> dword indices (isa.emu.lds)
         self.hazards = None                           # hazards.Tracker when checking is on
