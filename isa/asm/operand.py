@@ -927,22 +927,15 @@ def _common_atom_items(pieces: list):
     get = _atom_entries.get
     last = len(pieces) - 1
     for k, piece in enumerate(pieces):
-        first = True
-        for atom in piece.split(' '):
-            if not atom:
-                continue
-            if not first and (atom[0] == '-' or atom[0] == '|'):
-                return None          # might continue an expression (`1 -2`): the parser decides
-            first = False
-            e = get(atom)
-            if e is None:
-                e = _atom_entry(atom)
-            if not e:
-                return None
-            items += e[0]
-            flags |= e[1]
-        if first and k < last:
-            return None              # an empty operand: the full parser reports it
+        got = _piece_atoms(piece.split(' '), get)
+        if got is None:
+            return None
+        if got is _NO_ATOMS:
+            if k < last:
+                return None          # an empty operand: the full parser reports it
+            continue
+        items += got[0]
+        flags |= got[1]
     return items, flags
 
 
