@@ -241,8 +241,9 @@ def vector_source(code: int, bits: int, ctx: Ctx, literal: int | None = None, dt
 
 
 def same_in_every_wave(values: np.ndarray) -> bool:
-    """Whether per-wave values [n] (an SGPR of a group) are one value, as a kernel argument is."""
-    return values.size == 1 or values.min() == values.max()
+    """Whether per-wave values [n] (an SGPR of a group) are one value, as a kernel argument is
+    (compared as bytes: one pass, cheaper than two reductions)."""
+    return values.size == 1 or values.tobytes() == values[:1].tobytes() * values.size
 
 
 def sgpr_lanes(values: np.ndarray, lanes: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from isa.emu.access import same_in_every_wave
 from isa.emu.state import EXEC, NULL, U32, Batch, Group
 
 M32 = (1 << 32) - 1
@@ -191,11 +192,9 @@ class Affine:
 
 
 def from_values(values: np.ndarray) -> "Affine":
-    """An Affine of per-wave values [n] (a copy): one int when the waves agree (compared as
-    bytes, which is cheaper than a reduction)."""
-    first = values[:1]
-    if values.tobytes() == first.tobytes() * values.size:
-        return Affine(int(first[0]))
+    """An Affine of per-wave values [n] (a copy): one int when the waves agree."""
+    if same_in_every_wave(values):
+        return Affine(int(values[0]))
     return Affine(values.astype(U32))
 
 
