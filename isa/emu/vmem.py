@@ -258,7 +258,7 @@ def _affine_run(low: lazy.Affine, step: int, L: int) -> int | None:
     if low.lanes is None:
         return None
     ramp = isinstance(base, lazy.Ramp)
-    n = base.n if ramp else base.size
+    n = _waves(low)
     first = base.first if ramp else int(base[0])
     if low.span != step * (L - 1) or first + step * (n * L - 1) > 0xFFFFFFFF:
         return None
@@ -466,21 +466,25 @@ def _store(address, shape: datamove.Shape, rdata: int, ctx: Ctx, span=None, addr
             with access_lock(b.memory):
                 found = dword_lanes(b, span(b, g), shape.nbytes, True)
                 if found is not None:
-                    view, index = found
-                    if index is None:
-                        rows = view.reshape(-1, shape.dwords)
-                        for i in range(shape.dwords):
-                            rows[:, i] = b.V[rdata + i, g.sel].reshape(-1)
-                        return
-                    for i in range(shape.dwords):        # later lanes win, as on hardware
-                        view[i:][index] = b.V[rdata + i, g.sel].reshape(-1)
-                    return
+                    return _store_found(b, g, found, rdata, shape.dwords)
             if b.lazy:
                 lazy.settle(b, addr_regs)
             return store_(b, g)
         store_dwords.lazy_registers = addr_regs
         return store_dwords
     return store_
+
+
+def _store_found(b: Batch, g: Group, found, rdata: int, dwords: int) -> None:
+    """The fast path of stores: VGPRs rdata.. to the memory view of dword_lanes."""
+    view, index = found
+    if index is None:
+        rows = view.reshape(-1, dwords)
+        for i in range(dwords):
+            rows[:, i] = b.V[rdata + i, g.sel].reshape(-1)
+        return
+    for i in range(dwords):                     # later lanes win, as on hardware
+        view[i:][index] = b.V[rdata + i, g.sel].reshape(-1)
 
 
 # ---------------------------------------------------------------------------------------------
