@@ -878,9 +878,9 @@ def operand_items_flagged(text: str):
     # line mostly combines known atoms in a new way
     if ':[' in text:
         pieces = _split_pieces(text)
-        got = None if pieces is None else _common_atom_items(pieces) or _mixed_items(pieces, text)
+        got = None if pieces is None else _mixed_items(pieces) or _mixed_items(pieces, text)
     else:
-        got = _common_atom_items(text.split(',')) or _split_exactly_items(text)
+        got = _mixed_items(text.split(',')) or _split_exactly_items(text)
     if got is not None:
         items, flags = got
     else:
@@ -920,37 +920,19 @@ def _split_exactly_items(text: str):
     return None if pieces is None else _mixed_items(pieces, text)
 
 
-def _common_atom_items(pieces: list):
-    """(items, flags) of comma-separated pieces whose atoms all have common spellings, else None."""
-    items = []
-    flags = 0
-    get = _atom_entries.get
-    last = len(pieces) - 1
-    for k, piece in enumerate(pieces):
-        got = _piece_atoms(piece.split(' '), get)
-        if got is None:
-            return None
-        if got is _NO_ATOMS:
-            if k < last:
-                return None          # an empty operand: the full parser reports it
-            continue
-        items += got[0]
-        flags |= got[1]
-    return items, flags
-
-
-def _mixed_items(pieces: list, text: str):
+def _mixed_items(pieces: list, text: str | None = None):
     """(items, flags) of the comma-separated pieces of `text`: atom by atom where they have
     common spellings (a list `[v4, v5]` is one atom), else whole as _piece_items reads them.
-    None where a piece is empty."""
+    None where a piece is empty. Without `text`, only atoms with common spellings are read
+    (None for any other piece)."""
     items = []
     flags = 0
     get = _atom_entries.get
     last = len(pieces) - 1
     for k, piece in enumerate(pieces):
-        got = _piece_atoms(piece.split(' ') if '[' not in piece else _bracketed_atoms(piece), get)
+        got = _piece_atoms(piece.split(' ') if text is None or '[' not in piece else _bracketed_atoms(piece), get)
         if got is None:
-            if last and _EMPTY_PIECE.search(text) is not None:
+            if text is None or (last and _EMPTY_PIECE.search(text) is not None):
                 return None          # an empty operand: the full parser reports it
             got = _piece_entries.get(piece) or _piece_entry(piece)
         elif got is _NO_ATOMS:
